@@ -1,0 +1,1 @@
+"""Test harness of the runZero Tailscale integration: mock API, scenario runner, invariants, tests."""
