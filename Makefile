@@ -1,0 +1,40 @@
+# make run      the script against the bundled sample tailnet (mock API), printing what it would import
+# make run-live the script against the real Tailscale API (TAILSCALE_API_KEY, or
+#               TAILSCALE_OAUTH_CLIENT_ID + TAILSCALE_OAUTH_CLIENT_SECRET)
+# make test     Go unit tests and conformance probes of the emulator, then the pytest suite
+# make bench    requests, time and memory from 100 to 50,000 devices
+# Set-up (Python venv with pinned requirements, the rzscript binary) happens on demand.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RZSCRIPT := bin/rzscript
+GO_SOURCES := $(shell find emulator -name '*.go' -o -name 'go.mod' -o -name 'go.sum')
+
+.PHONY: setup run run-live test bench clean
+
+setup: $(VENV)/.installed $(RZSCRIPT)
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(RZSCRIPT): $(GO_SOURCES)
+	cd emulator && go build -o ../$(RZSCRIPT) ./cmd/rzscript
+
+run: setup
+	$(PY) tests/run_sample.py
+
+run-live: setup
+	$(PY) tests/run_sample.py --live
+
+test: setup
+	cd emulator && go test ./...
+	$(PY) -m pytest -q tests
+
+bench: setup
+	$(PY) bench/run_bench.py
+
+clean:
+	rm -rf $(VENV) bin out bench/out
