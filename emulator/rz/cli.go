@@ -1,0 +1,437 @@
+package rz
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	libjson "go.starlark.net/lib/json"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// Exit codes.
+const (
+	ExitOK     = 0
+	ExitScript = 1 // script error, bad return value, strict rejection, I/O error on an output file
+	ExitUsage  = 2 // bad command line, unreadable script file
+)
+
+// fileOptions is the runZero dialect: while, recursion and set on;
+// top-level if/for/while and global reassignment off.
+var fileOptions = syntax.FileOptions{
+	Set:       true,
+	While:     true,
+	Recursion: true,
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return "" }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+type options struct {
+	filename, output, result, stats, cpuprofile, memprofile string
+	entry, argsJSON, now, transportErrors, invalidIP        string
+	strict                                                  bool
+	kwargs, routes                                          multiFlag
+}
+
+const usageText = `usage: rzscript --filename FILE [--kwargs key=value]... [--route ORIGIN=URL]...
+                [--output FILE] [--strict] [--transport-errors none|abort]
+                [--invalid-ip none|abort] [--now RFC3339]
+                [--entry NAME --args-json JSON] [--result FILE]
+                [--stats FILE] [--cpuprofile FILE] [--memprofile FILE]
+`
+
+// Main runs the rzscript command line and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	start := time.Now()
+	var o options
+	fs := flag.NewFlagSet("rzscript", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // flag's own messages could echo a --kwargs value
+	fs.StringVar(&o.filename, "filename", "", "script file to run")
+	fs.StringVar(&o.filename, "f", "", "short for --filename")
+	fs.Var(&o.kwargs, "kwargs", "key=value passed to main (repeatable)")
+	fs.Var(&o.routes, "route", "ORIGIN=URL: send requests for ORIGIN to URL (repeatable)")
+	fs.StringVar(&o.output, "output", "", "write returned assets as JSON lines to FILE")
+	fs.BoolVar(&o.strict, "strict", false, "reject what runZero only tolerates")
+	fs.StringVar(&o.transportErrors, "transport-errors", "none", "none|abort")
+	fs.StringVar(&o.invalidIP, "invalid-ip", "none", "none|abort: what net.ip_address does with a non-address")
+	fs.StringVar(&o.now, "now", "", "RFC 3339 instant returned by time.now()")
+	fs.StringVar(&o.entry, "entry", "", "call this top-level function instead of main")
+	fs.StringVar(&o.argsJSON, "args-json", "", "JSON array of positional arguments for --entry")
+	fs.StringVar(&o.result, "result", "", "write the returned value as JSON to FILE")
+	fs.StringVar(&o.stats, "stats", "", "write run statistics as JSON to FILE")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to FILE")
+	fs.StringVar(&o.memprofile, "memprofile", "", "write a heap profile to FILE")
+
+	r := &run{start: start, stdout: stdout, stderr: stderr}
+	code := r.main(fs, &o, args)
+	if o.stats != "" {
+		if err := r.writeStats(o.stats, code); err != nil {
+			fmt.Fprintf(stderr, "rzscript: --stats: %v\n", err)
+			if code == ExitOK {
+				code = ExitScript
+			}
+		}
+	}
+	return code
+}
+
+type run struct {
+	start          time.Time
+	stdout, stderr io.Writer
+	env            *env
+	assets         int
+}
+
+func (r *run) usage(format string, args ...any) int {
+	fmt.Fprintf(r.stderr, "rzscript: "+format+"\n", args...)
+	fmt.Fprint(r.stderr, usageText)
+	return ExitUsage
+}
+
+func (r *run) fail(format string, args ...any) int {
+	fmt.Fprintf(r.stderr, "rzscript: "+format+"\n", args...)
+	return ExitScript
+}
+
+func (r *run) main(fs *flag.FlagSet, o *options, args []string) int {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(r.stdout, usageText)
+			return ExitUsage
+		}
+		// The message names the flag only: flag-provided text could carry
+		// a --kwargs value, and none of ours fail on a kwargs value anyway.
+		return r.usage("%s", firstLine(err.Error()))
+	}
+	if fs.NArg() > 0 {
+		return r.usage("unexpected argument %d after the flags (values go in --kwargs key=value)", len(args)-fs.NArg()+1)
+	}
+	if o.filename == "" {
+		return r.usage("--filename is required")
+	}
+	cfg := Config{Strict: o.strict, Warn: func(s string) { fmt.Fprintf(r.stderr, "rzscript: warning: %s\n", s) }}
+	kwargs := make([]starlark.Tuple, 0, len(o.kwargs))
+	seen := map[string]int{}
+	for i, kv := range o.kwargs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return r.usage("--kwargs #%d: want key=value (the value is not shown)", i+1)
+		}
+		if j, dup := seen[k]; dup {
+			kwargs[j][1] = starlark.String(v) // last one wins
+			continue
+		}
+		seen[k] = len(kwargs)
+		kwargs = append(kwargs, starlark.Tuple{starlark.String(k), starlark.String(v)})
+	}
+	for _, rt := range o.routes {
+		origin, target, ok := strings.Cut(rt, "=")
+		if !ok || origin == "" || target == "" {
+			return r.usage("--route %q: want ORIGIN=URL", rt)
+		}
+		cfg.Routes = append(cfg.Routes, Route{Origin: origin, Target: target})
+	}
+	switch o.transportErrors {
+	case "none":
+	case "abort":
+		cfg.TransportAbort = true
+	default:
+		return r.usage("--transport-errors %q: want none or abort", o.transportErrors)
+	}
+	switch o.invalidIP {
+	case "none":
+	case "abort":
+		cfg.InvalidIPAbort = true
+	default:
+		return r.usage("--invalid-ip %q: want none or abort", o.invalidIP)
+	}
+	if o.now != "" {
+		t, err := time.Parse(time.RFC3339Nano, o.now)
+		if err != nil {
+			return r.usage("--now %q: want an RFC 3339 time such as 2026-11-28T12:00:00Z", o.now)
+		}
+		cfg.Now = &t
+	}
+	if (o.entry == "") != (o.argsJSON == "") && o.entry == "" {
+		return r.usage("--args-json needs --entry")
+	}
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return r.usage("--cpuprofile: %v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return r.usage("--cpuprofile: %v", err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if o.memprofile != "" {
+		defer func() {
+			if err := writeHeapProfile(o.memprofile); err != nil {
+				fmt.Fprintf(r.stderr, "rzscript: --memprofile: %v\n", err)
+			}
+		}()
+	}
+	src, err := os.ReadFile(o.filename)
+	if err != nil {
+		return r.usage("cannot read script: %v", err)
+	}
+	// Create (truncate) the output files up front: a failed run leaves them
+	// empty, which reads as "nothing imported".
+	var out *os.File
+	if o.output != "" {
+		if out, err = os.Create(o.output); err != nil {
+			return r.usage("--output: %v", err)
+		}
+		defer out.Close()
+	}
+	if o.result != "" {
+		f, err := os.Create(o.result)
+		if err != nil {
+			return r.usage("--result: %v", err)
+		}
+		f.Close()
+	}
+
+	r.env = newEnv(cfg)
+	stdout := bufio.NewWriterSize(r.stdout, 32<<10)
+	defer stdout.Flush()
+	thread := &starlark.Thread{
+		Name: "main",
+		Print: func(_ *starlark.Thread, msg string) {
+			stdout.WriteString(msg)
+			stdout.WriteByte('\n')
+			stdout.Flush()
+		},
+		Load: r.env.load,
+	}
+	scriptErr := func(err error) int {
+		stdout.Flush()
+		var evalErr *starlark.EvalError
+		if errors.As(err, &evalErr) {
+			fmt.Fprintln(r.stderr, evalErr.Backtrace())
+		} else {
+			fmt.Fprintln(r.stderr, err)
+		}
+		return ExitScript
+	}
+
+	globals, err := starlark.ExecFileOptions(&fileOptions, thread, o.filename, src, nil)
+	if err != nil {
+		return scriptErr(err)
+	}
+	name := "main"
+	var posArgs starlark.Tuple
+	if o.entry != "" {
+		name = o.entry
+		if o.argsJSON != "" {
+			v, err := starlark.Call(thread, libjson.Module.Members["decode"], starlark.Tuple{starlark.String(o.argsJSON)}, nil)
+			if err != nil {
+				return r.usage("--args-json: invalid JSON: %v", err)
+			}
+			l, ok := v.(*starlark.List)
+			if !ok {
+				return r.usage("--args-json: want a JSON array, got %s", v.Type())
+			}
+			for i := 0; i < l.Len(); i++ {
+				posArgs = append(posArgs, l.Index(i))
+			}
+		}
+		kwargs = nil
+	}
+	fn, ok := globals[name]
+	if !ok {
+		return r.fail("%s has no top-level function %s", o.filename, name)
+	}
+	if _, ok := fn.(starlark.Callable); !ok {
+		return r.fail("%s: %s is a %s, not a function", o.filename, name, fn.Type())
+	}
+	ret, err := starlark.Call(thread, fn, posArgs, kwargs)
+	if err != nil {
+		return scriptErr(err)
+	}
+	stdout.Flush()
+
+	if o.entry == "" {
+		assets, err := assetList(ret)
+		if err != nil {
+			return r.fail("%s", err)
+		}
+		if out != nil {
+			if err := r.writeAssets(out, assets); err != nil {
+				out.Truncate(0)
+				return r.fail("%s", err)
+			}
+		} else if err := r.checkAssets(assets); err != nil {
+			return r.fail("%s", err)
+		}
+	} else if out != nil {
+		if assets, err := assetList(ret); err == nil {
+			if err := r.writeAssets(out, assets); err != nil {
+				out.Truncate(0)
+				return r.fail("%s", err)
+			}
+		}
+	}
+	if o.result != "" {
+		enc := &encoder{strict: cfg.Strict, now: r.env.now()}
+		if err := enc.value(ret, 0); err != nil {
+			return r.fail("--result: %v", err)
+		}
+		enc.buf = append(enc.buf, '\n')
+		if err := os.WriteFile(o.result, enc.buf, 0o644); err != nil {
+			return r.fail("--result: %v", err)
+		}
+	}
+	return ExitOK
+}
+
+// assetList checks main's return value: None or a list of ImportAsset.
+func assetList(v starlark.Value) ([]*record, error) {
+	switch x := v.(type) {
+	case starlark.NoneType:
+		return nil, nil
+	case *starlark.List:
+		out := make([]*record, x.Len())
+		for i := range out {
+			r, ok := x.Index(i).(*record)
+			if !ok || r.s != assetSchema {
+				return nil, fmt.Errorf("main returned a list whose item %d is %s; want a list of ImportAsset or None", i, x.Index(i).Type())
+			}
+			out[i] = r
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("main returned %s; want a list of ImportAsset or None", v.Type())
+}
+
+// writeAssets streams the assets to out as JSON lines.
+func (r *run) writeAssets(out *os.File, assets []*record) error {
+	w := bufio.NewWriterSize(out, 256<<10)
+	enc := &encoder{strict: r.env.cfg.Strict, now: r.env.now(), dropFuture: true}
+	for i, a := range assets {
+		enc.buf = enc.buf[:0]
+		if err := enc.record(a); err != nil {
+			var fe *errFuture
+			if errors.As(err, &fe) {
+				r.env.warn("asset %d dropped: %s", i, fe.msg)
+				continue
+			}
+			return fmt.Errorf("asset %d: %v", i, err)
+		}
+		enc.buf = append(enc.buf, '\n')
+		if _, err := w.Write(enc.buf); err != nil {
+			return fmt.Errorf("--output: %v", err)
+		}
+		r.assets++
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("--output: %v", err)
+	}
+	return nil
+}
+
+// checkAssets validates the assets without writing them (no --output), so
+// that a run fails the same way with or without --output.
+func (r *run) checkAssets(assets []*record) error {
+	enc := &encoder{strict: r.env.cfg.Strict, now: r.env.now(), dropFuture: true}
+	for i, a := range assets {
+		enc.buf = enc.buf[:0]
+		if err := enc.record(a); err != nil {
+			var fe *errFuture
+			if errors.As(err, &fe) {
+				r.env.warn("asset %d dropped: %s", i, fe.msg)
+				continue
+			}
+			return fmt.Errorf("asset %d: %v", i, err)
+		}
+		r.assets++
+	}
+	return nil
+}
+
+func (r *run) writeStats(path string, code int) error {
+	wall := time.Since(r.start).Seconds()
+	var st Stats
+	if r.env != nil {
+		st = r.env.stats
+	}
+	httpSecs := float64(st.HTTPNanos) / 1e9
+	enc := &encoder{}
+	b := &enc.buf
+	*b = append(*b, '{')
+	num := func(k string, v float64, last bool) {
+		*b = appendString(*b, k)
+		*b = append(*b, ':')
+		*b = fmt.Appendf(*b, "%.6f", v)
+		if !last {
+			*b = append(*b, ',')
+		}
+	}
+	integer := func(k string, v int64) {
+		*b = appendString(*b, k)
+		*b = fmt.Appendf(*b, ":%d,", v)
+	}
+	num("wall_seconds", wall, false)
+	num("script_seconds", wall-httpSecs, false)
+	num("http_seconds", httpSecs, false)
+	integer("http_requests", int64(st.HTTPRequests))
+	*b = append(*b, `"http_requests_by_path":{`...)
+	keys := make([]string, 0, len(st.ByPath))
+	for k := range st.ByPath {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		if i > 0 {
+			*b = append(*b, ',')
+		}
+		*b = appendString(*b, k)
+		*b = fmt.Appendf(*b, ":%d", st.ByPath[k])
+	}
+	*b = append(*b, "},"...)
+	integer("bytes_received", st.BytesReceived)
+	integer("max_rss_bytes", maxRSS())
+	integer("assets", int64(r.assets))
+	*b = fmt.Appendf(*b, `"exit_code":%d}`+"\n", code)
+	return os.WriteFile(path, *b, 0o644)
+}
+
+func maxRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return int64(ru.Maxrss) * 1024 // Linux reports KiB
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	return pprof.WriteHeapProfile(f)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,266 @@
+package rz
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.starlark.net/starlark"
+)
+
+func TestRewrite(t *testing.T) {
+	e := newEnv(Config{Routes: []Route{
+		{Origin: "https://api.tailscale.com", Target: "http://127.0.0.1:9"},
+		{Origin: "https://other.test/base/", Target: "http://127.0.0.1:8/x/"},
+		{Origin: "https://slash.test", Target: "http://127.0.0.1:7/"},
+		{Origin: "https://noslash.test/", Target: "http://127.0.0.1:6/p"},
+	}})
+	cases := map[string]string{
+		"https://api.tailscale.com":                     "http://127.0.0.1:9",
+		"https://api.tailscale.com/api/v2/x?fields=all": "http://127.0.0.1:9/api/v2/x?fields=all",
+		"https://api.tailscale.com?x=1":                 "http://127.0.0.1:9?x=1",
+		"https://api.tailscale.com.evil.test/api":       "https://api.tailscale.com.evil.test/api",
+		"https://api.tailscale.community/":              "https://api.tailscale.community/",
+		"http://api.tailscale.com/api":                  "http://api.tailscale.com/api",
+		"https://other.test/base/thing?q=1":             "http://127.0.0.1:8/x/thing?q=1",
+	}
+	for in, want := range cases {
+		if got, _ := e.rewrite(in); got != want {
+			t.Errorf("rewrite(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestStatsPath(t *testing.T) {
+	cases := map[string]string{
+		"/api/v2/device/123/attributes": "/api/v2/device/{id}/attributes",
+		"/api/v2/device/nABC":           "/api/v2/device/{id}",
+		"/api/v2/device/nABC/routes":    "/api/v2/device/{id}/routes",
+		"/api/v2/tailnet/-/devices":     "/api/v2/tailnet/-/devices",
+		"/api/v2/device/":               "/api/v2/device/",
+		"":                              "/",
+		"/api/v2/oauth/token":           "/api/v2/oauth/token",
+		"/device/a/device/b/attributes": "/device/{id}/device/{id}/attributes",
+	}
+	for in, want := range cases {
+		if got := statsPath(in); got != want {
+			t.Errorf("statsPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestEncodeQueryMatchesGo(t *testing.T) {
+	d := starlark.NewDict(4)
+	d.SetKey(starlark.String("z"), starlark.NewList([]starlark.Value{starlark.String("b a"), starlark.MakeInt(2)}))
+	d.SetKey(starlark.String("a&b"), starlark.String("ü/?"))
+	d.SetKey(starlark.String("n"), starlark.MakeInt64(-7))
+	got, err := encodeQuery("t", "params", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := url.Values{"z": {"b a", "2"}, "a&b": {"ü/?"}, "n": {"-7"}}.Encode()
+	if got != want {
+		t.Errorf("encodeQuery = %q, want %q", got, want)
+	}
+	bad := starlark.NewDict(1)
+	bad.SetKey(starlark.String("b"), starlark.Bool(true))
+	if _, err := encodeQuery("http.get", "params", bad); err == nil || !strings.Contains(err.Error(), `http.get: params["b"]: got bool`) {
+		t.Errorf("bool value: err = %v", err)
+	}
+}
+
+func TestAppendStringIsValidJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", "quote\"back\\slash", "ctl\x00\x01\x1f\x7f", "nl\n\r\t", "utf8 ü € 😀",
+		"bad \xff\xfe utf8", "\u2028\u2029", strings.Repeat("x", 5000)} {
+		b := appendString(nil, s)
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Errorf("appendString(%q) = %s: invalid JSON: %v", s, b, err)
+			continue
+		}
+		var want string
+		std, _ := json.Marshal(s) // encoding/json also writes one U+FFFD per bad byte
+		json.Unmarshal(std, &want)
+		if got != want {
+			t.Errorf("appendString(%q) round-trips to %q", s, got)
+		}
+	}
+}
+
+func TestKeepAddress(t *testing.T) {
+	for s, keep := range map[string]bool{
+		"127.0.0.1": false, "127.1.2.3": false, "::1": false, "224.0.0.251": false, "ff02::1": false,
+		"0.0.0.0": false, "::": false, "::ffff:127.0.0.1": false,
+		"169.254.0.1": true, "fe80::1": true, "100.64.0.1": true, "10.0.0.1": true, "fd7a:115c:a1e0::1": true, "8.8.8.8": true,
+	} {
+		if got := keepAddress(netip.MustParseAddr(s)); got != keep {
+			t.Errorf("keepAddress(%s) = %v, want %v", s, got, keep)
+		}
+	}
+}
+
+func writeScript(t *testing.T, src string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "s.star")
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestUsageErrors(t *testing.T) {
+	script := writeScript(t, "def main(**kw):\n    return None\n")
+	for _, args := range [][]string{
+		{},
+		{"--filename", "/nonexistent/x.star"},
+		{"--filename", script, "--no-such-flag"},
+		{"--filename", script, "--now", "yesterday"},
+		{"--filename", script, "--transport-errors", "retry"},
+		{"--filename", script, "--invalid-ip", "maybe"},
+		{"--filename", script, "--route", "nourl"},
+		{"--filename", script, "--args-json", "[]"},
+		{"--filename", script, "stray"},
+	} {
+		var out, errb bytes.Buffer
+		if code := Main(args, &out, &errb); code != ExitUsage {
+			t.Errorf("Main(%q) = %d, want %d; stderr %s", args, code, ExitUsage, errb.String())
+		}
+	}
+}
+
+// Two runs at once with different settings do not see each other's state.
+func TestConcurrentRunsAreIsolated(t *testing.T) {
+	script := writeScript(t, `
+load("time", "now")
+load("http", "get")
+def main(**kw):
+    r = get("https://api.example.test/echo")
+    print(str(now())[:10], r.status_code if r else None)
+`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	defer srv.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			day := fmt.Sprintf("2026-01-%02d", i+1)
+			args := []string{"--filename", script, "--now", day + "T00:00:00Z"}
+			want := day + " None"
+			if i%2 == 0 {
+				args = append(args, "--route", "https://api.example.test="+srv.URL)
+				want = day + " 200"
+			} else {
+				args = append(args, "--route", "https://api.example.test=http://127.0.0.1:1")
+			}
+			var out, errb bytes.Buffer
+			if code := Main(args, &out, &errb); code != 0 {
+				errs <- fmt.Errorf("run %d: exit %d: %s", i, code, errb.String())
+				return
+			}
+			if got := strings.TrimSpace(out.String()); got != want {
+				errs <- fmt.Errorf("run %d: got %q, want %q", i, got, want)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// Large bodies arrive intact with and without Content-Length, and the
+// stats account for them.
+func TestLargeBodies(t *testing.T) {
+	big := bytes.Repeat([]byte(`{"k":"0123456789abcdef"},`), 400000) // ~10 MB
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/chunked" {
+			w.(http.Flusher).Flush() // no Content-Length
+		} else {
+			w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+		}
+		w.Write(big)
+	}))
+	defer srv.Close()
+	script := writeScript(t, `
+load("http", "get")
+def main(**kw):
+    a = get(kw["base"] + "/fixed")
+    b = get(kw["base"] + "/chunked")
+    print(len(a.body), len(b.body), a.body == b.body)
+`)
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := Main([]string{"--filename", script, "--kwargs", "base=" + srv.URL, "--stats", filepath.Join(dir, "s.json")}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	want := fmt.Sprintf("%d %d True", len(big), len(big))
+	if got := strings.TrimSpace(out.String()); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	var st map[string]any
+	data, _ := os.ReadFile(filepath.Join(dir, "s.json"))
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st["bytes_received"].(float64) != float64(2*len(big)) {
+		t.Errorf("bytes_received = %v, want %d", st["bytes_received"], 2*len(big))
+	}
+	wall, script_, httpS := st["wall_seconds"].(float64), st["script_seconds"].(float64), st["http_seconds"].(float64)
+	if d := wall - script_ - httpS; d > 1e-5 || d < -1e-5 || httpS <= 0 {
+		t.Errorf("script_seconds %v + http_seconds %v != wall_seconds %v", script_, httpS, wall)
+	}
+}
+
+// --output streams many assets; every line is one JSON record.
+func TestOutputManyAssets(t *testing.T) {
+	script := writeScript(t, `
+load("runzero.types", "ImportAsset", "NetworkInterface")
+def main(**kw):
+    return [ImportAsset(id = "a%d" % i, hostnames = ["h%d" % i], customAttributes = {"i": str(i)},
+                        networkInterfaces = [NetworkInterface(ipv4Addresses = ["10.0.%d.%d" % (i // 256 % 256, i % 256)])])
+            for i in range(20000)]
+`)
+	dir := t.TempDir()
+	outFile := filepath.Join(dir, "out.jsonl")
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--filename", script, "--output", outFile, "--strict"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	data, _ := os.ReadFile(outFile)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 20000 {
+		t.Fatalf("%d lines, want 20000", len(lines))
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[19999]), &rec); err != nil || rec["id"] != "a19999" {
+		t.Errorf("last line %q: %v", lines[19999], err)
+	}
+}
+
+// A failed run leaves --output empty ("nothing imported").
+func TestOutputEmptyOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	outFile := filepath.Join(dir, "out.jsonl")
+	os.WriteFile(outFile, []byte("stale\n"), 0o644)
+	script := writeScript(t, "def main(**kw):\n    fail(\"no\")\n")
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--filename", script, "--output", outFile}, &out, &errb); code != ExitScript {
+		t.Fatalf("exit %d", code)
+	}
+	if data, _ := os.ReadFile(outFile); len(data) != 0 {
+		t.Errorf("--output after failure = %q, want empty", data)
+	}
+}
