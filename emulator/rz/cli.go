@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -40,7 +41,7 @@ func (m *multiFlag) String() string     { return "" }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 type options struct {
-	filename, output, result, stats, cpuprofile, memprofile string
+	filename, output, result, stats, cpuprofile, memprofile, starlarkProfile string
 	entry, argsJSON, now, transportErrors, invalidIP        string
 	strict                                                  bool
 	kwargs, routes                                          multiFlag
@@ -50,7 +51,7 @@ const usageText = `usage: rzscript --filename FILE [--kwargs key=value]... [--ro
                 [--output FILE] [--strict] [--transport-errors none|abort]
                 [--invalid-ip none|abort] [--now RFC3339]
                 [--entry NAME --args-json JSON] [--result FILE]
-                [--stats FILE] [--cpuprofile FILE] [--memprofile FILE]
+                [--stats FILE] [--cpuprofile FILE] [--memprofile FILE] [--starlark-profile FILE]
 `
 
 // Main runs the rzscript command line and returns the exit code.
@@ -73,6 +74,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.result, "result", "", "write the returned value as JSON to FILE")
 	fs.StringVar(&o.stats, "stats", "", "write run statistics as JSON to FILE")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to FILE")
+	fs.StringVar(&o.starlarkProfile, "starlark-profile", "", "write a profile by Starlark function (go.starlark.net's profiler) to FILE")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write a heap profile to FILE")
 
 	r := &run{start: start, stdout: stdout, stderr: stderr}
@@ -178,6 +180,24 @@ func (r *run) main(fs *flag.FlagSet, o *options, args []string) int {
 			return r.usage("--cpuprofile: %v", err)
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if o.starlarkProfile != "" {
+		// go.starlark.net's profiler samples per Starlark call stack, so the profile
+		// names the script's own functions, where --cpuprofile shows the interpreter.
+		f, err := os.Create(o.starlarkProfile)
+		if err != nil {
+			return r.usage("--starlark-profile: %v", err)
+		}
+		if err := starlark.StartProfile(f); err != nil {
+			f.Close()
+			return r.usage("--starlark-profile: %v", err)
+		}
+		defer func() {
+			if err := starlark.StopProfile(); err != nil {
+				fmt.Fprintf(r.stderr, "rzscript: --starlark-profile: %v\n", err)
+			}
+			f.Close()
+		}()
 	}
 	if o.memprofile != "" {
 		defer func() {
@@ -411,7 +431,23 @@ func (r *run) writeStats(path string, code int) error {
 	return os.WriteFile(path, *b, 0o644)
 }
 
+// maxRSS is this process's peak resident set size in bytes. It reads VmHWM
+// from /proc/self/status: getrusage's ru_maxrss survives execve, so a child
+// started by a large parent (Python's subprocess uses vfork) would report the
+// parent's peak. getrusage is the fallback where /proc is missing.
 func maxRSS() int64 {
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				fields := strings.Fields(rest)
+				if len(fields) == 2 && fields[1] == "kB" {
+					if kib, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
+						return kib * 1024
+					}
+				}
+			}
+		}
+	}
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -263,4 +264,19 @@ func TestOutputEmptyOnFailure(t *testing.T) {
 	if data, _ := os.ReadFile(outFile); len(data) != 0 {
 		t.Errorf("--output after failure = %q, want empty", data)
 	}
+}
+
+// TestMaxRSSSeesThisProcessGrow checks the peak comes from this process's own
+// pages (VmHWM), which a 64 MiB allocation that is written to must raise.
+func TestMaxRSSSeesThisProcessGrow(t *testing.T) {
+	before := maxRSS()
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	after := maxRSS()
+	if after < before || after < 64<<20 {
+		t.Fatalf("maxRSS: before %d, after touching 64 MiB %d", before, after)
+	}
+	runtime.KeepAlive(buf)
 }
