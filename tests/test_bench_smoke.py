@@ -1,0 +1,135 @@
+"""Smoke run of the benchmark (`make bench`) at N = 100, so it keeps working.
+
+Runs bench/run_bench.py as `make bench` does, but only for 100 devices (posture off and
+on, plus the OAuth and posture-403 runs at that size), into a temporary directory.
+Asserts the request targets exactly and that the table and the report are produced;
+nothing about time or memory (the benchmark itself judges those at full size).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_BENCH = ROOT / "bench" / "run_bench.py"
+N = 100
+
+
+def load_run_bench():
+    spec = importlib.util.spec_from_file_location("run_bench", RUN_BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, rzscript, tailscale_script):
+    out = tmp_path_factory.mktemp("bench")
+    report, raw = out / "RESULTS.md", out / "results.json"
+    process = subprocess.run(
+        [sys.executable, str(RUN_BENCH), "--sizes", str(N), "--out-dir", str(out / "work"),
+         "--results", str(report), "--json", str(raw),
+         "--rzscript", str(rzscript), "--script", str(tailscale_script)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    data = json.loads(raw.read_text()) if raw.is_file() else None
+    return process, data, report, out / "work" / f"tailnet-{N}"
+
+
+def run(data, posture, auth="api key", forbid=False):
+    for r in data["results"]:
+        spec = r["spec"]
+        if (spec["posture"], spec["auth"], spec["forbid_posture"]) == (posture, auth, forbid):
+            return r
+    raise AssertionError(f"no run with posture={posture} auth={auth} forbid={forbid}")
+
+
+def counts(r):
+    return {k: r[k] for k in ("list_calls", "token_calls", "attribute_calls", "other_calls", "assets")}
+
+
+def test_benchmark_runs(smoke):
+    process, data, _, _ = smoke
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    assert data is not None
+    assert [r["spec"]["n"] for r in data["results"]] == [N] * 5
+    for r in data["results"]:
+        assert r["exit_code"] == 0 and not r["error"], r
+
+
+def test_posture_off_makes_one_list_call(smoke):
+    _, data, _, _ = smoke
+    assert counts(run(data, False)) == {
+        "list_calls": 1, "token_calls": 0, "attribute_calls": 0, "other_calls": 0, "assets": N}
+
+
+def test_posture_on_makes_one_call_per_imported_device(smoke):
+    _, data, _, tailnet = smoke
+    devices = json.loads((tailnet / "devices.json").read_text())["devices"]
+    assert len(devices) == N
+    # shared-in devices are imported too, so they get a posture call like the rest
+    assert any(d.get("isExternal") for d in devices), "the generator should include external devices"
+    assert counts(run(data, True)) == {
+        "list_calls": 1, "token_calls": 0, "attribute_calls": N, "other_calls": 0, "assets": N}
+
+
+def test_oauth_adds_exactly_one_token_call(smoke):
+    _, data, _, _ = smoke
+    assert counts(run(data, False, "oauth")) == {
+        "list_calls": 1, "token_calls": 1, "attribute_calls": 0, "other_calls": 0, "assets": N}
+    assert counts(run(data, True, "oauth")) == {
+        "list_calls": 1, "token_calls": 1, "attribute_calls": N, "other_calls": 0, "assets": N}
+
+
+def test_no_posture_calls_after_a_403(smoke):
+    _, data, _, _ = smoke
+    assert counts(run(data, True, forbid=True)) == {
+        "list_calls": 1, "token_calls": 0, "attribute_calls": 1, "other_calls": 0, "assets": N}
+
+
+def test_request_targets_pass_and_timing_targets_skip(smoke):
+    _, data, _, _ = smoke
+    status = {c["name"].split(":")[0]: c["status"] for c in data["checks"]}
+    requests = {k: v for k, v in status.items() if k.startswith("requests") or k.startswith("no per-device")}
+    assert len(requests) == 5 and set(requests.values()) == {"PASS"}, status
+    others = {k: v for k, v in status.items() if k not in requests}
+    assert others and set(others.values()) == {"SKIP"}, status  # no 1,000 / 50,000 run here
+
+
+def test_table_and_report(smoke):
+    process, _, report, _ = smoke
+    header = "| N | posture | auth | list | token | attributes | other | bytes received | wall s"
+    assert header in process.stdout
+    assert f"| {N} | off | api key | 1 | 0 | 0 | 0 |" in process.stdout
+    assert f"| {N} | on | api key | 1 | 0 | {N} | 0 |" in process.stdout
+    assert "**PASS** requests, posture off" in process.stdout
+    text = report.read_text()
+    for part in (header, "## Targets", "## Is the mock the bottleneck?", "## Machine", "- nproc:"):
+        assert part in text
+
+
+def test_report_keeps_hand_written_notes(tmp_path):
+    bench = load_run_bench()
+    path = tmp_path / "RESULTS.md"
+    assert "no notes yet" in bench.keep_notes(path)
+    notes = f"{bench.NOTES_BEGIN}\nprofile: GC\n{bench.NOTES_END}"
+    path.write_text("# old\n\n" + notes + "\n")
+    assert bench.keep_notes(path) == notes
+
+
+def test_tailnet_is_regenerated_only_when_stale(tmp_path):
+    bench = load_run_bench()
+    messages = []
+    directory = bench.ensure_tailnet(tmp_path, 5, 1, log=messages.append)
+    first = (directory / "devices.json").read_bytes()
+    bench.ensure_tailnet(tmp_path, 5, 1, log=messages.append)
+    assert len(messages) == 1  # current: not generated again
+    bench.ensure_tailnet(tmp_path, 5, 2, log=messages.append)
+    assert len(messages) == 2 and (directory / "devices.json").read_bytes() != first  # new seed
