@@ -123,6 +123,7 @@ class Scenario:
     settings: dict[str, Any] = field(default_factory=dict)
     transport_errors: list[str] = field(default_factory=lambda: ["none"])
     strict: bool = True
+    invalid_ip: str = "none"
     now: str = DEFAULT_NOW
     auth: dict[str, Any] = field(default_factory=dict)
     routes: list[dict[str, Any]] = field(default_factory=list)
@@ -132,7 +133,7 @@ class Scenario:
 
 
 TOP_KEYS = {
-    "description", "tailnet", "kwargs", "settings", "transport_errors", "strict", "now",
+    "description", "tailnet", "kwargs", "settings", "transport_errors", "strict", "invalid_ip", "now",
     "auth", "routes", "expect", "skip_invariants", "timeout",
 }
 AUTH_KEYS = {"api_keys", "oauth_clients", "tailnets", "token_expires_in", "token_max_uses"}
@@ -301,6 +302,11 @@ def validate_scenario(data: Any, source: str, fixtures_dir: Path = FIXTURES_DIR)
     out["transport_errors"] = list(modes)
 
     out["strict"] = c.type(data.get("strict", True), (bool,), "strict", "true or false")
+
+    invalid_ip = data.get("invalid_ip", "none")
+    if invalid_ip not in ("none", "abort"):
+        c.fail("invalid_ip", f"expected none or abort, got {invalid_ip!r}")
+    out["invalid_ip"] = invalid_ip
 
     now = data.get("now", DEFAULT_NOW)
     c.type(now, (str,), "now", "an RFC 3339 time string")
@@ -696,7 +702,9 @@ def run_rzscript(
             command=shown,
             output_path=Path(output) if output else None,
         )
-        result.stdout_lines = result.stdout.splitlines()
+        result.stdout_lines = result.stdout.split("\n")
+        if result.stdout_lines and result.stdout_lines[-1] == "":
+            result.stdout_lines.pop()
         if out_path.is_file():
             result.assets_text = out_path.read_text(encoding="utf-8", errors="replace")
             result.assets, result.output_errors = parse_jsonl(result.assets_text)
@@ -709,9 +717,12 @@ def run_rzscript(
 
 
 def parse_jsonl(text: str) -> tuple[list[dict], list[str]]:
-    """Assets from JSON-lines text, and a message per line that is not a JSON object."""
+    """Assets from JSON-lines text, and a message per line that is not a JSON object.
+
+    Lines end at "\n" only: str.splitlines() would also split at U+0085 and U+2028, which
+    Go's JSON encoder leaves unescaped inside strings."""
     assets, errors = [], []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
@@ -757,6 +768,7 @@ def run_scenario(
                 timeout=timeout or scenario.timeout,
                 output=output,
                 rzscript=rzscript,
+                extra_args=["--invalid-ip", scenario.invalid_ip],
             )
         result.requests = mock.requests
         result.issued_tokens = mock.issued_tokens

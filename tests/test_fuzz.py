@@ -349,26 +349,6 @@ def nat_endpoint_hosts(device_list):
     return hosts - own
 
 
-def parse_json_lines(text):
-    """The --output records, split at "\n" only. (tests/scenario.py's parse_jsonl uses
-    str.splitlines(), which also splits at U+0085 and U+2028 inside a JSON string; Go's
-    encoder leaves U+0085 unescaped, so a name holding it would look like a broken file.)"""
-    assets, errors = [], []
-    for number, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError as exc:
-            errors.append(f"line {number}: not JSON ({exc})")
-            continue
-        if isinstance(value, dict):
-            assets.append(value)
-        else:
-            errors.append(f"line {number}: expected a JSON object, got {type(value).__name__}")
-    return assets, errors
-
-
 def save_failure(document):
     FAILURE_FILE.parent.mkdir(parents=True, exist_ok=True)
     FAILURE_FILE.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -378,7 +358,6 @@ def check_run(device_list, options, posture, rzscript, tailscale_script):
     document = scenario_document(device_list, options, posture)
     scenario = scenario_from_dict(document, name="fuzz")
     result = run_scenario(scenario, "none", script=tailscale_script, rzscript=rzscript)
-    result.assets, result.output_errors = parse_json_lines(result.assets_text)
     wanted, first = expected_assets(device_list, options["INCLUDE_EXTERNAL_DEVICES"])
     problems = []
     if result.timed_out or result.exit_code != 0:

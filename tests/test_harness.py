@@ -468,6 +468,7 @@ BAD_SCENARIOS = [
     ("description: x\nstrict: maybe\n", "strict: expected true or false"),
     ("description: x\nnow: yesterday\n", "now: expected an RFC 3339 time"),
     ("description: x\ntransport_errors: [none, retry]\n", "transport_errors[1]: expected one of none, abort"),
+    ("description: x\ninvalid_ip: maybe\n", "invalid_ip: expected none or abort, got 'maybe'"),
     ("description: x\nsettings: {INCLUDE_POSTURE: 2026-01-01T00:00:00Z, BAD: {a: !!binary aGk=}}\n",
      "settings.BAD: cannot write bytes"),
     ("description: x\nkwargs: {access_secret: null}\n", "kwargs.access_secret: expected a string"),
@@ -611,6 +612,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--filename"); p.add_argument("--kwargs", action="append", default=[])
 p.add_argument("--route", action="append", default=[]); p.add_argument("--output"); p.add_argument("--stats")
 p.add_argument("--now"); p.add_argument("--strict", action="store_true"); p.add_argument("--transport-errors")
+p.add_argument("--invalid-ip")
 a = p.parse_args()
 plan = json.loads(open(a.filename).read().split("#PLAN ", 1)[1])
 kwargs = dict(k.split("=", 1) for k in a.kwargs)
@@ -618,7 +620,7 @@ base = a.route[0].split("=", 1)[1]
 for line in open(a.filename):
     if line.startswith("INCLUDE_POSTURE"):
         print("setting", line.strip())
-print("kwargs", sorted(kwargs), "strict", a.strict, "mode", a.transport_errors, "now", a.now)
+print("kwargs", sorted(kwargs), "strict", a.strict, "mode", a.transport_errors, "now", a.now, "invalid_ip", a.invalid_ip)
 for path in plan.get("get", []):
     req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + kwargs["access_secret"]})
     try:
@@ -662,7 +664,7 @@ def test_run_scenario_drives_the_mock_and_collects_everything(tmp_path, tailnet_
     })
     result = run_scenario(scenario, "abort", script=script, rzscript=fake_rzscript)
     assert result.exit_code == 0 and not result.timed_out
-    assert "kwargs ['access_key', 'access_secret'] strict True mode abort now 2026-11-28T12:00:00Z" in result.stdout
+    assert "kwargs ['access_key', 'access_secret'] strict True mode abort now 2026-11-28T12:00:00Z invalid_ip none" in result.stdout
     assert "GET /api/v2/device/nNOPE/attributes 404" in result.stdout_lines
     assert result.assets == [asset] and result.stats == {"assets": 1, "exit_code": 0}
     assert [r.path for r in result.requests] == ["/api/v2/tailnet/-/devices", "/api/v2/device/nNOPE/attributes"]

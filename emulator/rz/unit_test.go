@@ -267,16 +267,16 @@ func TestOutputEmptyOnFailure(t *testing.T) {
 }
 
 // TestMaxRSSSeesThisProcessGrow checks the peak comes from this process's own
-// pages (VmHWM), which a 64 MiB allocation that is written to must raise.
+// pages (VmHWM): after writing to 64 MiB it is at least that. (The kernel's
+// RSS counters are approximate and freed heap may be reused, so the test does
+// not compare against the value before.)
 func TestMaxRSSSeesThisProcessGrow(t *testing.T) {
-	before := maxRSS()
 	buf := make([]byte, 64<<20)
 	for i := range buf {
 		buf[i] = byte(i)
 	}
-	after := maxRSS()
-	if after < before || after < 64<<20 {
-		t.Fatalf("maxRSS: before %d, after touching 64 MiB %d", before, after)
+	if got := maxRSS(); got < 64<<20 {
+		t.Fatalf("maxRSS after touching 64 MiB: %d bytes", got)
 	}
 	runtime.KeepAlive(buf)
 }
