@@ -42,9 +42,9 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 type options struct {
 	filename, output, result, stats, cpuprofile, memprofile, starlarkProfile string
-	entry, argsJSON, now, transportErrors, invalidIP        string
-	strict                                                  bool
-	kwargs, routes                                          multiFlag
+	entry, argsJSON, now, transportErrors, invalidIP                         string
+	strict                                                                   bool
+	kwargs, routes                                                           multiFlag
 }
 
 const usageText = `usage: rzscript --filename FILE [--kwargs key=value]... [--route ORIGIN=URL]...
@@ -296,7 +296,7 @@ func (r *run) main(fs *flag.FlagSet, o *options, args []string) int {
 				out.Truncate(0)
 				return r.fail("%s", err)
 			}
-		} else if err := r.checkAssets(assets); err != nil {
+		} else if err := r.encodeAssets(assets, nil); err != nil {
 			return r.fail("%s", err)
 		}
 	} else if out != nil {
@@ -342,22 +342,8 @@ func assetList(v starlark.Value) ([]*record, error) {
 // writeAssets streams the assets to out as JSON lines.
 func (r *run) writeAssets(out *os.File, assets []*record) error {
 	w := bufio.NewWriterSize(out, 256<<10)
-	enc := &encoder{strict: r.env.cfg.Strict, now: r.env.now(), dropFuture: true}
-	for i, a := range assets {
-		enc.buf = enc.buf[:0]
-		if err := enc.record(a); err != nil {
-			var fe *errFuture
-			if errors.As(err, &fe) {
-				r.env.warn("asset %d dropped: %s", i, fe.msg)
-				continue
-			}
-			return fmt.Errorf("asset %d: %v", i, err)
-		}
-		enc.buf = append(enc.buf, '\n')
-		if _, err := w.Write(enc.buf); err != nil {
-			return fmt.Errorf("--output: %v", err)
-		}
-		r.assets++
+	if err := r.encodeAssets(assets, w); err != nil {
+		return err
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("--output: %v", err)
@@ -365,9 +351,10 @@ func (r *run) writeAssets(out *os.File, assets []*record) error {
 	return nil
 }
 
-// checkAssets validates the assets without writing them (no --output), so
-// that a run fails the same way with or without --output.
-func (r *run) checkAssets(assets []*record) error {
+// encodeAssets validates every asset and, when w is not nil, writes each as
+// one JSON line, so that a run fails the same way with or without --output.
+// An asset with a future timestamp is dropped with a warning, as runZero does.
+func (r *run) encodeAssets(assets []*record, w *bufio.Writer) error {
 	enc := &encoder{strict: r.env.cfg.Strict, now: r.env.now(), dropFuture: true}
 	for i, a := range assets {
 		enc.buf = enc.buf[:0]
@@ -378,6 +365,12 @@ func (r *run) checkAssets(assets []*record) error {
 				continue
 			}
 			return fmt.Errorf("asset %d: %v", i, err)
+		}
+		if w != nil {
+			enc.buf = append(enc.buf, '\n')
+			if _, err := w.Write(enc.buf); err != nil {
+				return fmt.Errorf("--output: %v", err)
+			}
 		}
 		r.assets++
 	}

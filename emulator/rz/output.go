@@ -136,12 +136,9 @@ func (enc *encoder) record(r *record) error {
 			key(f.camel)
 			enc.buf = appendString(enc.buf, a.String())
 		case kStrList:
-			l, ok := v.(*starlark.List)
-			if !ok {
-				return fmt.Errorf("%s: got %s, want list", where(f), v.Type())
-			}
-			if enc.strict && l.Len() > f.max {
-				return fmt.Errorf("%s: %d items, the limit is %d", where(f), l.Len(), f.max)
+			l, err := enc.list(f, v, where)
+			if err != nil {
+				return err
 			}
 			key(f.camel)
 			enc.buf = append(enc.buf, '[')
@@ -178,12 +175,9 @@ func (enc *encoder) record(r *record) error {
 				return err
 			}
 		case kIfaces, kSoftware, kVulns, kServices:
-			l, ok := v.(*starlark.List)
-			if !ok {
-				return fmt.Errorf("%s: got %s, want list", where(f), v.Type())
-			}
-			if enc.strict && l.Len() > f.max {
-				return fmt.Errorf("%s: %d items, the limit is %d", where(f), l.Len(), f.max)
+			l, err := enc.list(f, v, where)
+			if err != nil {
+				return err
 			}
 			key(f.camel)
 			enc.buf = append(enc.buf, '[')
@@ -208,6 +202,19 @@ func (enc *encoder) record(r *record) error {
 	}
 	enc.buf = append(enc.buf, '}')
 	return nil
+}
+
+// list returns v as a list, checking in strict mode that it holds at most
+// f.max items.
+func (enc *encoder) list(f *field, v starlark.Value, where func(*field) string) (*starlark.List, error) {
+	l, ok := v.(*starlark.List)
+	if !ok {
+		return nil, fmt.Errorf("%s: got %s, want list", where(f), v.Type())
+	}
+	if enc.strict && l.Len() > f.max {
+		return nil, fmt.Errorf("%s: %d items, the limit is %d", where(f), l.Len(), f.max)
+	}
+	return l, nil
 }
 
 func (enc *encoder) number(f *field, v starlark.Value, where func(*field) string, key func(string)) error {
@@ -270,12 +277,9 @@ func (enc *encoder) iface(r *record, key func(string), where func(*field) string
 		if v == nil || v == starlark.None {
 			continue
 		}
-		l, ok := v.(*starlark.List)
-		if !ok {
-			return fmt.Errorf("%s: got %s, want list", where(f), v.Type())
-		}
-		if enc.strict && l.Len() > f.max {
-			return fmt.Errorf("%s: %d items, the limit is %d", where(f), l.Len(), f.max)
+		l, err := enc.list(f, v, where)
+		if err != nil {
+			return err
 		}
 		for j := 0; j < l.Len(); j++ {
 			a, err := ipOf(l.Index(j))
