@@ -72,6 +72,8 @@ def test_posture_id_prefers_node_id():
     ({"name": 42, "hostname": ["a"]}, []),
     ({"name": "bad_label!.ts.net", "hostname": "ok-host"}, ["ok-host"]),
     ({"name": "caf\u00e9.tail0example.ts.net"}, []),
+    ({"name": "NIL", "hostname": "0.tail0example.ts.net"}, ["0.tail0example.ts.net"]),
+    ({"name": "single-label"}, ["single-label"]),
 ])
 def test_hostnames_are_valid_dns_names_only(device, expected):
     assert call("hostnames_for", device) == expected
