@@ -644,11 +644,15 @@ def run_rzscript(
     output: Path | None = None,
     rzscript: Path | None = None,
     extra_args: Iterable[str] = (),
+    env: Mapping[str, str] | None = None,
+    parse_output: bool = True,
 ) -> RunResult:
     """Run rzscript once on `script`; stats and assets come back in the RunResult.
 
     route_url: send https://api.tailscale.com requests there (None: the real API).
     output: where the assets JSON lines go (default: a temporary file, removed).
+    env: variables added to this process's environment for rzscript.
+    parse_output: False leaves result.assets empty (a benchmark's 50,000 assets are not read).
     """
     rzscript = rzscript or rzscript_path()
     if not rzscript.is_file():
@@ -678,7 +682,8 @@ def run_rzscript(
 
         started = time.monotonic()
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=REPO_ROOT
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=REPO_ROOT,
+            env={**os.environ, **env} if env else None,
         )
         timed_out = False
         try:
@@ -705,7 +710,7 @@ def run_rzscript(
         result.stdout_lines = result.stdout.split("\n")
         if result.stdout_lines and result.stdout_lines[-1] == "":
             result.stdout_lines.pop()
-        if out_path.is_file():
+        if parse_output and out_path.is_file():
             result.assets_text = out_path.read_text(encoding="utf-8", errors="replace")
             result.assets, result.output_errors = parse_jsonl(result.assets_text)
         if stats_path.is_file():

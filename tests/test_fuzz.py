@@ -37,7 +37,6 @@ A failing example is also written to out/fuzz-failure.yaml, a scenario file that
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import string
 from datetime import datetime
