@@ -170,33 +170,29 @@ func (r *run) main(fs *flag.FlagSet, o *options, args []string) int {
 	if (o.entry == "") != (o.argsJSON == "") && o.entry == "" {
 		return r.usage("--args-json needs --entry")
 	}
-	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
+	stopCPU := func() error { pprof.StopCPUProfile(); return nil }
+	// go.starlark.net's profiler samples per Starlark call stack, so its profile
+	// names the script's own functions, where --cpuprofile shows the interpreter.
+	for _, p := range []struct {
+		flag, path string
+		start      func(io.Writer) error
+		stop       func() error
+	}{
+		{"--cpuprofile", o.cpuprofile, pprof.StartCPUProfile, stopCPU},
+		{"--starlark-profile", o.starlarkProfile, starlark.StartProfile, starlark.StopProfile},
+	} {
+		if p.path == "" {
+			continue
+		}
+		stop, err := startProfile(p.path, p.start, p.stop)
 		if err != nil {
-			return r.usage("--cpuprofile: %v", err)
+			return r.usage("%s: %v", p.flag, err)
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return r.usage("--cpuprofile: %v", err)
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
-	}
-	if o.starlarkProfile != "" {
-		// go.starlark.net's profiler samples per Starlark call stack, so the profile
-		// names the script's own functions, where --cpuprofile shows the interpreter.
-		f, err := os.Create(o.starlarkProfile)
-		if err != nil {
-			return r.usage("--starlark-profile: %v", err)
-		}
-		if err := starlark.StartProfile(f); err != nil {
-			f.Close()
-			return r.usage("--starlark-profile: %v", err)
-		}
+		flag := p.flag
 		defer func() {
-			if err := starlark.StopProfile(); err != nil {
-				fmt.Fprintf(r.stderr, "rzscript: --starlark-profile: %v\n", err)
+			if err := stop(); err != nil {
+				fmt.Fprintf(r.stderr, "rzscript: %s: %v\n", flag, err)
 			}
-			f.Close()
 		}()
 	}
 	if o.memprofile != "" {
@@ -446,6 +442,26 @@ func maxRSS() int64 {
 		return 0
 	}
 	return int64(ru.Maxrss) * 1024 // Linux reports KiB
+}
+
+// startProfile creates path and starts a profiler writing to it; the stop it
+// returns ends the profile and closes the file.
+func startProfile(path string, start func(io.Writer) error, stop func() error) (func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		err := stop()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}, nil
 }
 
 func writeHeapProfile(path string) error {

@@ -280,3 +280,23 @@ func TestMaxRSSSeesThisProcessGrow(t *testing.T) {
 	}
 	runtime.KeepAlive(buf)
 }
+
+// TestProfilesAreWritten checks that --cpuprofile and --starlark-profile each
+// leave a non-empty pprof file once the run ends.
+func TestProfilesAreWritten(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "p.star")
+	if err := os.WriteFile(script, []byte("def main(**kwargs):\n    return [x * x for x in range(1000)] and None\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cpu, star := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "star.pprof")
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--filename", script, "--cpuprofile", cpu, "--starlark-profile", star}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, path := range []string{cpu, star} {
+		if info, err := os.Stat(path); err != nil || info.Size() == 0 {
+			t.Errorf("%s: not written (%v)", path, err)
+		}
+	}
+}
