@@ -72,6 +72,8 @@ def usable_id(value):
     value = value.strip(GO_SPACE)
     if not value or len(value.encode()) > 200 or any(char not in ID_CHARS for char in value):
         return None
+    if not value.strip("."):
+        return None  # a "." or ".." path segment would name another API path
     return value
 
 
@@ -82,8 +84,10 @@ def device_id_of(device):
 
 
 def expected_assets(devices, include_external):
-    """Asset ids in order, and the device each comes from (duplicates: the first wins)."""
-    order, first = [], {}
+    """Asset ids in order, the device each comes from (duplicates: the first wins), and whether
+    the run must fail because devices were listed but none is importable (none left out by the
+    INCLUDE_EXTERNAL_DEVICES setting, which would make an empty import legitimate)."""
+    order, first, excluded = [], {}, False
     for device in devices:
         if not isinstance(device, dict):
             continue
@@ -91,10 +95,11 @@ def expected_assets(devices, include_external):
         if device_id is None or device_id in first:
             continue
         if device.get("isExternal") is True and not include_external:
+            excluded = True
             continue  # not marked as seen: a later device with this id is imported
         first[device_id] = device
         order.append("tailscale-" + device_id)
-    return order, first
+    return order, first, bool(devices) and not order and not excluded
 
 
 # ---------------------------------------------------------------------------- strategies
@@ -357,9 +362,13 @@ def check_run(device_list, options, posture, rzscript, tailscale_script):
     document = scenario_document(device_list, options, posture)
     scenario = scenario_from_dict(document, name="fuzz")
     result = run_scenario(scenario, "none", script=tailscale_script, rzscript=rzscript)
-    wanted, first = expected_assets(device_list, options["INCLUDE_EXTERNAL_DEVICES"])
+    wanted, first, must_fail = expected_assets(device_list, options["INCLUDE_EXTERNAL_DEVICES"])
     problems = []
-    if result.timed_out or result.exit_code != 0:
+    if must_fail:
+        if result.exit_code in (0, None) or "but none can be imported" not in result.stderr:
+            problems.append(f"every listed device is junk, so the run must fail saying none can be imported "
+                            f"(exit {result.exit_code})")
+    elif result.timed_out or result.exit_code != 0:
         problems.append(f"the run failed (exit {result.exit_code}{', timed out' if result.timed_out else ''})")
     got = [asset.get("id") for asset in result.assets]
     if got != wanted:
@@ -417,6 +426,7 @@ def test_id_rules_match_the_script():
     assert usable_id("x" * 200) == "x" * 200 and usable_id("x" * 201) is None
     assert usable_id("a/b") is None and usable_id("") is None and usable_id("\u3000n1\u2028") == "n1"
     assert device_id_of({"id": "bad id", "nodeId": "n1"}) == "n1"
-    ids, _ = expected_assets(
+    assert usable_id("..") is None and usable_id("a.b") == "a.b"
+    ids, _, _ = expected_assets(
         [{"id": "1", "isExternal": True}, {"id": 1}, "junk", {"nodeId": "1"}, {"id": "2", "isExternal": "true"}], False)
     assert ids == ["tailscale-1", "tailscale-2"]

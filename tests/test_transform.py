@@ -165,6 +165,11 @@ def test_address_scope(address, scope):
     ({"os": "HaikuOS"}, {}, {"os": "HaikuOS"}),
 ])
 def test_os_fields(device, posture, expected):
+    # The OS comes from the device's own client: trusted when known, its version too.
+    if "os" in expected:
+        expected = {**expected, "trustOS": True}
+    if "osVersion" in expected:
+        expected = {**expected, "trustOSVersion": True}
     assert call("os_fields", device, posture) == expected
 
 
@@ -252,7 +257,7 @@ def test_tags_of_wrong_type_are_ignored():
 
 @pytest.mark.parametrize("value, expected", [
     (True, "true"), (False, "false"), (3, "3"), (2.5, "2.5"), ("x", "x"), ("  ", None), (None, None),
-    (["a", "b", None, 3], "a,b,3"), ([], None), ({}, None), ({"a": 1}, '{"a":1}'),
+    (["a", "b", None, 3], "a, b, 3"), ([], None), ({}, None), ({"a": 1}, '{"a":1}'),
 ])
 def test_attribute_text_values(value, expected):
     assert call("attribute_text", value) == expected
@@ -321,21 +326,46 @@ def test_every_field_null_gives_a_minimal_asset():
     ("foo", "opaque-secret", "api_token"),
 ])
 def test_credential_mode(access_key, secret, mode):
-    assert call("credential_mode", access_key, secret) == mode
+    assert call("credential_mode", access_key, secret)[0] == mode
+
+
+PAGE_1 = "https://api.tailscale.com/api/v2/tailnet/-/devices?fields=all"
 
 
 @pytest.mark.parametrize("links, expected", [
     (['<https://api.tailscale.com/api/v2/tailnet/-/devices?page=2>; rel="next"'],
-     "https://api.tailscale.com/api/v2/tailnet/-/devices?page=2"),
+     ["next", "https://api.tailscale.com/api/v2/tailnet/-/devices?page=2"]),
     (['</api/v2/tailnet/-/devices?page=3>; rel=next, </api/v2/x>; rel="prev"'],
-     "https://api.tailscale.com/api/v2/tailnet/-/devices?page=3"),
-    (['<https://evil.example/steal>; rel="next"'], None),
-    (['<https://api.tailscale.com.evil.example/x>; rel="next"'], None),
-    (['<https://api.tailscale.com/x>; rel="prev"'], None),
-    ([], None),
+     ["next", "https://api.tailscale.com/api/v2/tailnet/-/devices?page=3"]),
+    (['<https://evil.example/steal>; rel="next"'], ["foreign", "https://evil.example/steal"]),
+    (['<https://api.tailscale.com.evil.example/x>; rel="next"'], ["foreign", "https://api.tailscale.com.evil.example/x"]),
+    (['<//evil.example/x>; rel="next"'], ["foreign", "//evil.example/x"]),
+    (['<https://api.tailscale.com/x>; rel="prev"'], ["none", None]),
+    ([], ["none", None]),
+    # RFC 8288: several relation types in one rel, commas inside <...>, relative references.
+    (['<https://api.tailscale.com/api/v2/tailnet/-/devices?a=1,2>; rel="last next"'],
+     ["next", "https://api.tailscale.com/api/v2/tailnet/-/devices?a=1,2"]),
+    (['<?page=2>; rel="next"'], ["next", "https://api.tailscale.com/api/v2/tailnet/-/devices?page=2"]),
+    (['<devices?page=2>; rel=next'], ["next", "https://api.tailscale.com/api/v2/tailnet/-/devices?page=2"]),
+    (['<../../tailnet/-/devices?page=2>; rel=next'], ["next", "https://api.tailscale.com/api/v2/tailnet/-/devices?page=2"]),
+    (['<https://API.tailscale.com/api/v2/p2>; title="a, b; c"; rel="next"'], ["next", "https://api.tailscale.com/api/v2/p2"]),
+    (['<https://api.tailscale.com/p2>; rel="prev", <https://api.tailscale.com/p3>; rel="next"'],
+     ["next", "https://api.tailscale.com/p3"]),
+    (['<https://api.tailscale.com/p2>; rel=prev; rel=next'], ["none", None]),
+    (['<https://api.tailscale.com/p2; rel="next"'], ["unreadable", '<https://api.tailscale.com/p2; rel="next"']),
+    (['https://api.tailscale.com/p2; rel="next"'], ["unreadable", 'https://api.tailscale.com/p2; rel="next"']),
+    (['<https://api.tailscale.com/p2>; rel="next'], ["unreadable", '<https://api.tailscale.com/p2>; rel="next']),
+    (['<mailto:x@example.com>; rel="next"'], ["foreign", "mailto:x@example.com"]),
 ])
-def test_next_page_url_stays_on_the_api_origin(links, expected):
-    assert call("next_page_url", links) == expected
+def test_next_page_link(links, expected):
+    assert call("next_page_link", links, PAGE_1) == expected
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/a/b/../c", "/a/c"), ("/a/./b/", "/a/b/"), ("/..", "/"), ("/a/b/..", "/a/"), ("/", "/"),
+])
+def test_remove_dot_segments(path, expected):
+    assert call("remove_dot_segments", path) == expected
 
 
 def test_redact_removes_known_secrets_and_key_shapes():
