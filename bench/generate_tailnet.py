@@ -33,6 +33,12 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 EXIT_ROUTES = ("0.0.0.0/0", "::/0")
 DAY = 86400
 
+# Organisationally unique identifiers of real NIC makers (Apple, Intel, Dell, Microsoft Hyper-V,
+# Raspberry Pi): universally administered, so their MACs identify one card.
+HARDWARE_OUIS = ("a4:83:e7", "3c:22:fb", "f0:18:98", "8c:8c:aa", "00:1b:21", "f8:bc:12", "00:15:5d", "b8:27:eb")
+# What Tailscale reports as posture ip:country, two-letter codes.
+COUNTRIES = ("US", "US", "US", "DE", "GB", "FR", "NL", "JP", "CA", "AU")
+
 # kind -> relative weight in the mix
 KIND_WEIGHTS = (
     ("linux-server", 17),
@@ -164,6 +170,9 @@ def base62(value, width):
 class Generator:
     def __init__(self, seed, now_epoch):
         self.rng = random.Random(seed)
+        # Fields added after the first release draw from their own stream, so every value the
+        # main stream produced before stays the same for a given seed.
+        self.extra_rng = random.Random("%d-extra" % seed)
         self.now = now_epoch
         rng = self.rng
         # bijections i -> id space, chosen per seed
@@ -529,7 +538,8 @@ class Generator:
                 serials = ["EXAMPLE" + "".join(rng.choice(ALNUM_UPPER) for _ in range(8))]
                 if kind != "macos" and rng.random() < 0.3:
                     serials.append("EXAMPLEMB" + "".join(rng.choice(ALNUM_UPPER) for _ in range(6)))
-                d["postureIdentity"] = {"serialNumbers": serials}
+                d["postureIdentity"] = {"serialNumbers": serials,
+                                        "hardwareAddresses": self.hardware_addresses(kind)}
             else:
                 d["postureIdentity"] = {"disabled": True}
         d["sshEnabled"] = os_name in ("linux", "freebsd") and not external and \
@@ -541,6 +551,22 @@ class Generator:
         if not external and rng.random() < 0.88:
             posture = self.posture(kind, os_name, release, distro, never, d["created"])
         return d, posture
+
+    def hardware_addresses(self, kind):
+        """The MACs a client reports in postureIdentity: one or two cards of a real maker, and
+        now and then a locally administered one (a container bridge or a randomised Wi-Fi MAC)
+        or a junk value, as real clients send them."""
+        rng = self.extra_rng
+        cards = ["%s:%02x:%02x:%02x" % (rng.choice(HARDWARE_OUIS), rng.randrange(256), rng.randrange(256),
+                                        rng.randrange(256)) for _ in range(rng.choice((1, 1, 2)))]
+        if kind in ("linux-server", "subnet-router") and rng.random() < 0.3:
+            cards.append("02:42:ac:11:00:%02x" % rng.randrange(2, 256))
+        if kind == "macos" and rng.random() < 0.3:
+            cards.append("%02x:%02x:%02x:%02x:%02x:%02x" % (
+                (rng.randrange(256) | 0x02) & 0xfe, *(rng.randrange(256) for _ in range(5))))
+        if rng.random() < 0.02:
+            cards.append(rng.choice(("", "00:00:00:00:00:00", "bridge0")))
+        return cards
 
     def posture(self, kind, os_name, release, distro, never, created):
         rng = self.rng
@@ -562,8 +588,10 @@ class Generator:
             expiries["custom:riskScore"] = rfc3339(self.now + rng.randrange(DAY, 60 * DAY))
         if kind in ("macos", "windows") and rng.random() < 0.3:
             attrs["custom:diskEncrypted"] = rng.random() < 0.9
+        if not never:
+            attrs["ip:country"] = self.extra_rng.choice(COUNTRIES)
         if never:
-            return {"attributes": attrs, "expiries": expiries}
+            return posture_body(attrs, expiries)
         if kind in ("macos", "windows", "linux-server", "subnet-router", "exit-node") and \
                 rng.random() < 0.4:
             attrs["falcon:ztaScore"] = rng.randrange(20, 101)
@@ -597,7 +625,15 @@ class Generator:
             if kind != "android":
                 attrs["sentinelOne:firewallEnabled"] = rng.random() < 0.8
             attrs["sentinelOne:infected"] = infected
-        return {"attributes": attrs, "expiries": expiries}
+        return posture_body(attrs, expiries)
+
+
+def posture_body(attributes, expiries):
+    """Tailscale's posture answer: real ones carry no "expiries" key unless something expires."""
+    body = {"attributes": attributes}
+    if expiries:
+        body["expiries"] = expiries
+    return body
 
 
 def generate(n, seed=1, now=DEFAULT_NOW):

@@ -401,7 +401,9 @@ def test_generator_fields_match_sample(sample, generated):
         if "distro" in d:
             check_shape(d["distro"], shapes["distro"], what)
         if "postureIdentity" in d:
-            assert set(d["postureIdentity"]) <= {"serialNumbers", "disabled"}
+            identity = d["postureIdentity"]
+            assert set(identity) <= {"serialNumbers", "disabled", "hardwareAddresses"}
+            assert not (identity.get("disabled") and identity.get("hardwareAddresses")), what
         assert all(jtype(a) == "string" for a in d["addresses"] + d["enabledRoutes"] +
                    d["advertisedRoutes"] + d.get("tags", []))
 
@@ -438,3 +440,26 @@ def test_generator_50k_is_fast():
     assert len({d["addresses"][0] for d in devs}) == 50000
     assert len({d["name"] for d in devs}) == 50000
     assert 40e6 < len(body) < 90e6
+
+
+def is_hardware_mac(value):
+    """A universally administered unicast MAC, as the script keeps them."""
+    octets = value.split(":")
+    return len(octets) == 6 and int(octets[0], 16) & 0x03 == 0 and value != "00:00:00:00:00:00"
+
+
+@pytest.mark.parametrize("source", ["sample", "generated"])
+def test_data_has_what_the_real_api_sends(source, sample, generated):
+    """MACs (with a locally administered one and junk among them), ip:country, posture answers
+    without an expiries key, and a shared-in device with Tailscale's empty fields."""
+    devices, posture = sample if source == "sample" else generated
+    macs = [m for d in devices["devices"] for m in (d.get("postureIdentity") or {}).get("hardwareAddresses", [])]
+    assert any(is_hardware_mac(m) for m in macs)
+    assert any(re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", m.lower()) and not is_hardware_mac(m.lower())
+               for m in macs), "no locally administered or zero MAC"
+    assert any(not re.fullmatch(r"([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}", m) for m in macs), "no junk MAC value"
+    assert any("ip:country" in entry["attributes"] for entry in posture.values())
+    assert any("expiries" not in entry for entry in posture.values())
+    external = [d for d in devices["devices"] if d["isExternal"]]
+    assert any(d["created"] == "" and d["clientVersion"] == "" and d["machineKey"] == ""
+               and d["expires"] == "0001-01-01T00:00:00Z" for d in external)
