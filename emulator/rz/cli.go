@@ -54,10 +54,8 @@ const usageText = `usage: rzscript --filename FILE [--kwargs key=value]... [--ro
                 [--stats FILE] [--cpuprofile FILE] [--memprofile FILE] [--starlark-profile FILE]
 `
 
-// Main runs the rzscript command line and returns the exit code.
-func Main(args []string, stdout, stderr io.Writer) int {
-	start := time.Now()
-	var o options
+// flagSet binds every flag to a field of o.
+func (o *options) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("rzscript", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // flag's own messages could echo a --kwargs value
 	fs.StringVar(&o.filename, "filename", "", "script file to run")
@@ -76,9 +74,101 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to FILE")
 	fs.StringVar(&o.starlarkProfile, "starlark-profile", "", "write a profile by Starlark function (go.starlark.net's profiler) to FILE")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write a heap profile to FILE")
+	return fs
+}
 
-	r := &run{start: start, stdout: stdout, stderr: stderr}
-	code := r.main(fs, &o, args)
+// parse reads the command line into o. Its errors are usage errors, or
+// flag.ErrHelp for -h and --help.
+func (o *options) parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		// The message names the flag only: flag-provided text could carry
+		// a --kwargs value, and none of ours fail on a kwargs value anyway.
+		return errors.New(firstLine(err.Error()))
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %d after the flags (values go in --kwargs key=value)", len(args)-fs.NArg()+1)
+	}
+	if o.filename == "" {
+		return errors.New("--filename is required")
+	}
+	return nil
+}
+
+// config checks the flag values and turns them into the run's Config and
+// main's keyword arguments.
+func (o *options) config() (Config, []starlark.Tuple, error) {
+	var cfg Config
+	kwargs, err := parseKwargs(o.kwargs)
+	if err != nil {
+		return cfg, nil, err
+	}
+	for _, rt := range o.routes {
+		origin, target, ok := strings.Cut(rt, "=")
+		if !ok || origin == "" || target == "" {
+			return cfg, nil, fmt.Errorf("--route %q: want ORIGIN=URL", rt)
+		}
+		cfg.Routes = append(cfg.Routes, Route{Origin: origin, Target: target})
+	}
+	if cfg.TransportAbort, err = abortMode("--transport-errors", o.transportErrors); err != nil {
+		return cfg, nil, err
+	}
+	if cfg.InvalidIPAbort, err = abortMode("--invalid-ip", o.invalidIP); err != nil {
+		return cfg, nil, err
+	}
+	if o.now != "" {
+		t, err := time.Parse(time.RFC3339Nano, o.now)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("--now %q: want an RFC 3339 time such as 2026-11-28T12:00:00Z", o.now)
+		}
+		cfg.Now = &t
+	}
+	if o.entry == "" && o.argsJSON != "" {
+		return cfg, nil, errors.New("--args-json needs --entry")
+	}
+	cfg.Strict = o.strict
+	return cfg, kwargs, nil
+}
+
+// parseKwargs splits each --kwargs at its first '='. A repeated key keeps
+// its first position and its last value. Errors never show a value: it may
+// be a secret.
+func parseKwargs(list []string) ([]starlark.Tuple, error) {
+	kwargs := make([]starlark.Tuple, 0, len(list))
+	seen := map[string]int{}
+	for i, kv := range list {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--kwargs #%d: want key=value (the value is not shown)", i+1)
+		}
+		if j, dup := seen[k]; dup {
+			kwargs[j][1] = starlark.String(v)
+			continue
+		}
+		seen[k] = len(kwargs)
+		kwargs = append(kwargs, starlark.Tuple{starlark.String(k), starlark.String(v)})
+	}
+	return kwargs, nil
+}
+
+// abortMode reads a none|abort flag: true for abort.
+func abortMode(flag, value string) (bool, error) {
+	switch value {
+	case "none":
+		return false, nil
+	case "abort":
+		return true, nil
+	}
+	return false, fmt.Errorf("%s %q: want none or abort", flag, value)
+}
+
+// Main runs the rzscript command line and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	r := &run{start: time.Now(), stdout: stdout, stderr: stderr}
+	var o options
+	code := r.main(&o, args)
 	if o.stats != "" {
 		if err := r.writeStats(o.stats, code); err != nil {
 			fmt.Fprintf(stderr, "rzscript: --stats: %v\n", err)
@@ -108,67 +198,58 @@ func (r *run) fail(format string, args ...any) int {
 	return ExitScript
 }
 
-func (r *run) main(fs *flag.FlagSet, o *options, args []string) int {
-	if err := fs.Parse(args); err != nil {
+// main takes one command line through its phases: flags, setup, running the
+// script, then its outputs. Each phase reports its own failure, and main
+// returns that phase's exit code.
+func (r *run) main(o *options, args []string) int {
+	if err := o.parse(o.flagSet(), args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(r.stdout, usageText)
 			return ExitUsage
 		}
-		// The message names the flag only: flag-provided text could carry
-		// a --kwargs value, and none of ours fail on a kwargs value anyway.
-		return r.usage("%s", firstLine(err.Error()))
+		return r.usage("%v", err)
 	}
-	if fs.NArg() > 0 {
-		return r.usage("unexpected argument %d after the flags (values go in --kwargs key=value)", len(args)-fs.NArg()+1)
+	cfg, kwargs, err := o.config()
+	if err != nil {
+		return r.usage("%v", err)
 	}
-	if o.filename == "" {
-		return r.usage("--filename is required")
+	cfg.Warn = func(s string) { fmt.Fprintf(r.stderr, "rzscript: warning: %s\n", s) }
+	stopProfiles, err := r.startProfiles(o)
+	if err != nil {
+		return r.usage("%v", err)
 	}
-	cfg := Config{Strict: o.strict, Warn: func(s string) { fmt.Fprintf(r.stderr, "rzscript: warning: %s\n", s) }}
-	kwargs := make([]starlark.Tuple, 0, len(o.kwargs))
-	seen := map[string]int{}
-	for i, kv := range o.kwargs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return r.usage("--kwargs #%d: want key=value (the value is not shown)", i+1)
+	defer stopProfiles()
+	src, out, err := o.openFiles()
+	if err != nil {
+		return r.usage("%v", err)
+	}
+	if out != nil {
+		defer out.Close()
+	}
+	r.env = newEnv(cfg)
+	ret, code := r.execute(o, src, kwargs)
+	if code != ExitOK {
+		return code
+	}
+	if err := r.outputAssets(o, ret, out); err != nil {
+		return r.fail("%s", err)
+	}
+	if o.result != "" {
+		if err := r.writeResult(o.result, ret); err != nil {
+			return r.fail("--result: %v", err)
 		}
-		if j, dup := seen[k]; dup {
-			kwargs[j][1] = starlark.String(v) // last one wins
-			continue
+	}
+	return ExitOK
+}
+
+// startProfiles starts the profilers the flags ask for. The function it
+// returns stops them and writes --memprofile, reporting errors on stderr.
+func (r *run) startProfiles(o *options) (func(), error) {
+	var stops []func()
+	stopAll := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
 		}
-		seen[k] = len(kwargs)
-		kwargs = append(kwargs, starlark.Tuple{starlark.String(k), starlark.String(v)})
-	}
-	for _, rt := range o.routes {
-		origin, target, ok := strings.Cut(rt, "=")
-		if !ok || origin == "" || target == "" {
-			return r.usage("--route %q: want ORIGIN=URL", rt)
-		}
-		cfg.Routes = append(cfg.Routes, Route{Origin: origin, Target: target})
-	}
-	switch o.transportErrors {
-	case "none":
-	case "abort":
-		cfg.TransportAbort = true
-	default:
-		return r.usage("--transport-errors %q: want none or abort", o.transportErrors)
-	}
-	switch o.invalidIP {
-	case "none":
-	case "abort":
-		cfg.InvalidIPAbort = true
-	default:
-		return r.usage("--invalid-ip %q: want none or abort", o.invalidIP)
-	}
-	if o.now != "" {
-		t, err := time.Parse(time.RFC3339Nano, o.now)
-		if err != nil {
-			return r.usage("--now %q: want an RFC 3339 time such as 2026-11-28T12:00:00Z", o.now)
-		}
-		cfg.Now = &t
-	}
-	if (o.entry == "") != (o.argsJSON == "") && o.entry == "" {
-		return r.usage("--args-json needs --entry")
 	}
 	stopCPU := func() error { pprof.StopCPUProfile(); return nil }
 	// go.starlark.net's profiler samples per Starlark call stack, so its profile
@@ -186,44 +267,54 @@ func (r *run) main(fs *flag.FlagSet, o *options, args []string) int {
 		}
 		stop, err := startProfile(p.path, p.start, p.stop)
 		if err != nil {
-			return r.usage("%s: %v", p.flag, err)
+			stopAll()
+			return nil, fmt.Errorf("%s: %v", p.flag, err)
 		}
-		flag := p.flag
-		defer func() {
+		stops = append(stops, func() {
 			if err := stop(); err != nil {
-				fmt.Fprintf(r.stderr, "rzscript: %s: %v\n", flag, err)
+				fmt.Fprintf(r.stderr, "rzscript: %s: %v\n", p.flag, err)
 			}
-		}()
+		})
 	}
 	if o.memprofile != "" {
-		defer func() {
+		stops = append(stops, func() {
 			if err := writeHeapProfile(o.memprofile); err != nil {
 				fmt.Fprintf(r.stderr, "rzscript: --memprofile: %v\n", err)
 			}
-		}()
+		})
 	}
-	src, err := os.ReadFile(o.filename)
-	if err != nil {
-		return r.usage("cannot read script: %v", err)
+	return stopAll, nil
+}
+
+// openFiles reads the script and creates (truncates) the output files up
+// front: a failed run leaves them empty, which reads as "nothing imported".
+// out is the open --output file, or nil.
+func (o *options) openFiles() (src []byte, out *os.File, err error) {
+	if src, err = os.ReadFile(o.filename); err != nil {
+		return nil, nil, fmt.Errorf("cannot read script: %v", err)
 	}
-	// Create (truncate) the output files up front: a failed run leaves them
-	// empty, which reads as "nothing imported".
-	var out *os.File
 	if o.output != "" {
 		if out, err = os.Create(o.output); err != nil {
-			return r.usage("--output: %v", err)
+			return nil, nil, fmt.Errorf("--output: %v", err)
 		}
-		defer out.Close()
 	}
 	if o.result != "" {
 		f, err := os.Create(o.result)
 		if err != nil {
-			return r.usage("--result: %v", err)
+			if out != nil {
+				out.Close()
+			}
+			return nil, nil, fmt.Errorf("--result: %v", err)
 		}
 		f.Close()
 	}
+	return src, out, nil
+}
 
-	r.env = newEnv(cfg)
+// execute runs the script file and calls its entry function (main with the
+// kwargs, or --entry with the --args-json arguments). It returns the
+// function's value, or the exit code of a failure it has reported.
+func (r *run) execute(o *options, src []byte, kwargs []starlark.Tuple) (starlark.Value, int) {
 	stdout := bufio.NewWriterSize(r.stdout, 32<<10)
 	defer stdout.Flush()
 	thread := &starlark.Thread{
@@ -235,85 +326,93 @@ func (r *run) main(fs *flag.FlagSet, o *options, args []string) int {
 		},
 		Load: r.env.load,
 	}
-	scriptErr := func(err error) int {
-		stdout.Flush()
-		var evalErr *starlark.EvalError
-		if errors.As(err, &evalErr) {
-			fmt.Fprintln(r.stderr, evalErr.Backtrace())
-		} else {
-			fmt.Fprintln(r.stderr, err)
-		}
-		return ExitScript
-	}
-
 	globals, err := starlark.ExecFileOptions(&fileOptions, thread, o.filename, src, nil)
 	if err != nil {
-		return scriptErr(err)
+		return nil, r.scriptError(stdout, err)
 	}
 	name := "main"
 	var posArgs starlark.Tuple
 	if o.entry != "" {
-		name = o.entry
-		if o.argsJSON != "" {
-			v, err := starlark.Call(thread, libjson.Module.Members["decode"], starlark.Tuple{starlark.String(o.argsJSON)}, nil)
-			if err != nil {
-				return r.usage("--args-json: invalid JSON: %v", err)
-			}
-			l, ok := v.(*starlark.List)
-			if !ok {
-				return r.usage("--args-json: want a JSON array, got %s", v.Type())
-			}
-			for i := 0; i < l.Len(); i++ {
-				posArgs = append(posArgs, l.Index(i))
-			}
+		name, kwargs = o.entry, nil
+		if posArgs, err = entryArgs(thread, o.argsJSON); err != nil {
+			return nil, r.usage("%v", err)
 		}
-		kwargs = nil
 	}
 	fn, ok := globals[name]
 	if !ok {
-		return r.fail("%s has no top-level function %s", o.filename, name)
+		return nil, r.fail("%s has no top-level function %s", o.filename, name)
 	}
 	if _, ok := fn.(starlark.Callable); !ok {
-		return r.fail("%s: %s is a %s, not a function", o.filename, name, fn.Type())
+		return nil, r.fail("%s: %s is a %s, not a function", o.filename, name, fn.Type())
 	}
 	ret, err := starlark.Call(thread, fn, posArgs, kwargs)
 	if err != nil {
-		return scriptErr(err)
+		return nil, r.scriptError(stdout, err)
 	}
-	stdout.Flush()
+	return ret, ExitOK
+}
 
-	if o.entry == "" {
-		assets, err := assetList(ret)
-		if err != nil {
-			return r.fail("%s", err)
-		}
-		if out != nil {
-			if err := r.writeAssets(out, assets); err != nil {
-				out.Truncate(0)
-				return r.fail("%s", err)
-			}
-		} else if err := r.encodeAssets(assets, nil); err != nil {
-			return r.fail("%s", err)
-		}
-	} else if out != nil {
-		if assets, err := assetList(ret); err == nil {
-			if err := r.writeAssets(out, assets); err != nil {
-				out.Truncate(0)
-				return r.fail("%s", err)
-			}
-		}
+// scriptError reports a failed script on stderr, with the Starlark
+// backtrace when there is one, after what the script printed.
+func (r *run) scriptError(stdout *bufio.Writer, err error) int {
+	stdout.Flush()
+	var evalErr *starlark.EvalError
+	if errors.As(err, &evalErr) {
+		fmt.Fprintln(r.stderr, evalErr.Backtrace())
+	} else {
+		fmt.Fprintln(r.stderr, err)
 	}
-	if o.result != "" {
-		enc := &encoder{strict: cfg.Strict, now: r.env.now()}
-		if err := enc.value(ret, 0); err != nil {
-			return r.fail("--result: %v", err)
-		}
-		enc.buf = append(enc.buf, '\n')
-		if err := os.WriteFile(o.result, enc.buf, 0o644); err != nil {
-			return r.fail("--result: %v", err)
-		}
+	return ExitScript
+}
+
+// entryArgs decodes --args-json with the script's own json.decode, so the
+// arguments are the values a script would get from the same text.
+func entryArgs(thread *starlark.Thread, argsJSON string) (starlark.Tuple, error) {
+	if argsJSON == "" {
+		return nil, nil
 	}
-	return ExitOK
+	v, err := starlark.Call(thread, libjson.Module.Members["decode"], starlark.Tuple{starlark.String(argsJSON)}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--args-json: invalid JSON: %v", err)
+	}
+	l, ok := v.(*starlark.List)
+	if !ok {
+		return nil, fmt.Errorf("--args-json: want a JSON array, got %s", v.Type())
+	}
+	args := make(starlark.Tuple, l.Len())
+	for i := range args {
+		args[i] = l.Index(i)
+	}
+	return args, nil
+}
+
+// outputAssets checks what main returned and writes it to --output, or only
+// validates it when there is no --output, so that a run fails the same way
+// either way. An --entry function may return anything: --output then gets
+// its value only when that is a list of assets.
+func (r *run) outputAssets(o *options, ret starlark.Value, out *os.File) error {
+	assets, err := assetList(ret)
+	switch {
+	case err != nil && o.entry != "":
+		return nil
+	case err != nil:
+		return err
+	case out != nil:
+		return r.writeAssets(out, assets)
+	case o.entry == "":
+		return r.encodeAssets(assets, nil)
+	}
+	return nil
+}
+
+// writeResult writes the returned value as one JSON document.
+func (r *run) writeResult(path string, ret starlark.Value) error {
+	enc := &encoder{strict: r.env.cfg.Strict, now: r.env.now()}
+	if err := enc.value(ret, 0); err != nil {
+		return err
+	}
+	enc.buf = append(enc.buf, '\n')
+	return os.WriteFile(path, enc.buf, 0o644)
 }
 
 // assetList checks main's return value: None or a list of ImportAsset.
@@ -335,16 +434,20 @@ func assetList(v starlark.Value) ([]*record, error) {
 	return nil, fmt.Errorf("main returned %s; want a list of ImportAsset or None", v.Type())
 }
 
-// writeAssets streams the assets to out as JSON lines.
+// writeAssets streams the assets to out as JSON lines. On failure it
+// empties out: a half-written file would read as a partial import.
 func (r *run) writeAssets(out *os.File, assets []*record) error {
 	w := bufio.NewWriterSize(out, 256<<10)
-	if err := r.encodeAssets(assets, w); err != nil {
-		return err
+	err := r.encodeAssets(assets, w)
+	if err == nil {
+		if err = w.Flush(); err != nil {
+			err = fmt.Errorf("--output: %v", err)
+		}
 	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("--output: %v", err)
+	if err != nil {
+		out.Truncate(0)
 	}
-	return nil
+	return err
 }
 
 // encodeAssets validates every asset and, when w is not nil, writes each as
