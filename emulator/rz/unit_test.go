@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -298,5 +300,49 @@ func TestProfilesAreWritten(t *testing.T) {
 		if info, err := os.Stat(path); err != nil || info.Size() == 0 {
 			t.Errorf("%s: not written (%v)", path, err)
 		}
+	}
+}
+
+// dir() sorts the slice AttrNames returns in place, so no value may hand out
+// a slice that it, or other values of its type, will hand out again.
+func TestAttrNamesAreFresh(t *testing.T) {
+	jar, _ := cookiejar.New(nil)
+	sess := &session{headers: http.Header{}, jar: jar}
+	values := []starlark.HasAttrs{
+		&response{status: "200 OK"},
+		sess, &sessionHeaders{sess}, &sessionCookies{sess}, &cookie{name: "c"},
+		ipAddress{netip.MustParseAddr("10.0.0.1")},
+	}
+	for _, s := range []*schema{assetSchema, ifaceSchema, softwareSchema, vulnSchema} {
+		values = append(values, &record{s: s, vals: make([]starlark.Value, len(s.fields))})
+	}
+	for _, v := range values {
+		first := v.AttrNames()
+		want := slices.Clone(first)
+		slices.Reverse(first)
+		if got := v.AttrNames(); !slices.Equal(got, want) {
+			t.Errorf("%s: AttrNames after reversing an earlier result = %q, want %q", v.Type(), got, want)
+		}
+	}
+}
+
+// The same through a script: dir() of an asset is sorted, and the schema's
+// own list keeps its order.
+func TestDirKeepsSchemaOrder(t *testing.T) {
+	want := slices.Clone(assetSchema.attrs)
+	script := writeScript(t, `
+load("runzero.types", "ImportAsset")
+def main(**kw):
+    print(dir(ImportAsset(id = "a"))[:3])
+`)
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--filename", script}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if got := strings.TrimSpace(out.String()); got != `["customAttributes", "deviceType", "domain"]` {
+		t.Errorf("dir(asset)[:3] = %s", got)
+	}
+	if !slices.Equal(assetSchema.attrs, want) {
+		t.Errorf("dir() reordered the shared schema: %q, want %q", assetSchema.attrs, want)
 	}
 }
