@@ -54,27 +54,79 @@ const usageText = `usage: rzscript --filename FILE [--kwargs key=value]... [--ro
                 [--stats FILE] [--cpuprofile FILE] [--memprofile FILE] [--starlark-profile FILE]
 `
 
-// flagSet binds every flag to a field of o.
+// flagSet binds every flag to a field of o. Each usage string is the flag's
+// line in --help; a `quoted` word in it names the flag's value.
 func (o *options) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("rzscript", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // flag's own messages could echo a --kwargs value
-	fs.StringVar(&o.filename, "filename", "", "script file to run")
-	fs.StringVar(&o.filename, "f", "", "short for --filename")
-	fs.Var(&o.kwargs, "kwargs", "key=value passed to main (repeatable)")
-	fs.Var(&o.routes, "route", "ORIGIN=URL: send requests for ORIGIN to URL (repeatable)")
-	fs.StringVar(&o.output, "output", "", "write returned assets as JSON lines to FILE")
-	fs.BoolVar(&o.strict, "strict", false, "reject what runZero only tolerates")
-	fs.StringVar(&o.transportErrors, "transport-errors", "none", "none|abort")
-	fs.StringVar(&o.invalidIP, "invalid-ip", "none", "none|abort: what net.ip_address does with a non-address")
-	fs.StringVar(&o.now, "now", "", "RFC 3339 instant returned by time.now()")
-	fs.StringVar(&o.entry, "entry", "", "call this top-level function instead of main")
-	fs.StringVar(&o.argsJSON, "args-json", "", "JSON array of positional arguments for --entry")
-	fs.StringVar(&o.result, "result", "", "write the returned value as JSON to FILE")
-	fs.StringVar(&o.stats, "stats", "", "write run statistics as JSON to FILE")
-	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to FILE")
-	fs.StringVar(&o.starlarkProfile, "starlark-profile", "", "write a profile by Starlark function (go.starlark.net's profiler) to FILE")
-	fs.StringVar(&o.memprofile, "memprofile", "", "write a heap profile to FILE")
+	fs.StringVar(&o.filename, "filename", "", "run the script in `FILE` (required)")
+	fs.StringVar(&o.filename, "f", "", "short for --filename `FILE`")
+	fs.Var(&o.kwargs, "kwargs", "pass `key=value` to main as a str keyword argument (repeatable; split at the first =; the last of a key wins)")
+	fs.Var(&o.routes, "route", "with `ORIGIN=URL`, send requests whose URL starts with ORIGIN to URL instead, path and query kept (repeatable)")
+	fs.StringVar(&o.output, "output", "", "write the returned assets to `FILE` as JSON lines in runZero's import format")
+	fs.BoolVar(&o.strict, "strict", false, "reject what runZero only tolerates and what runzero-sdk validation rejects")
+	fs.StringVar(&o.transportErrors, "transport-errors", "none", "`none|abort`: an http call that fails in transport returns None (the default) or aborts the script")
+	fs.StringVar(&o.invalidIP, "invalid-ip", "none", "`none|abort`: net.ip_address of a non-address returns None (the default) or aborts the script")
+	fs.StringVar(&o.now, "now", "", "make time.now() return the `RFC3339` instant given, on every call")
+	fs.StringVar(&o.entry, "entry", "", "call the top-level function `NAME` instead of main, without --kwargs")
+	fs.StringVar(&o.argsJSON, "args-json", "", "pass the `JSON` array's items to --entry as positional arguments")
+	fs.StringVar(&o.result, "result", "", "write the returned value to `FILE` as one JSON document")
+	fs.StringVar(&o.stats, "stats", "", "write run statistics to `FILE` as a JSON object at exit, also on failure (keys below)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a Go CPU profile to `FILE`")
+	fs.StringVar(&o.starlarkProfile, "starlark-profile", "", "write a profile by Starlark call stack (go.starlark.net's profiler) to `FILE`")
+	fs.StringVar(&o.memprofile, "memprofile", "", "write a Go heap profile to `FILE` at exit")
 	return fs
+}
+
+// statsKeys documents the --stats object, key by key, for --help.
+var statsKeys = [][2]string{
+	{"wall_seconds", "seconds from start to exit"},
+	{"script_seconds", "wall_seconds minus http_seconds"},
+	{"http_seconds", "seconds inside http calls, reading bodies included"},
+	{"http_requests", "requests the script sent (redirects not counted)"},
+	{"http_requests_by_path", "requests per URL path; the segment after each \"device\" segment reads {id}"},
+	{"bytes_received", "response body bytes the script got"},
+	{"max_rss_bytes", "peak resident set size of the process (depends on GOGC and the number of cores)"},
+	{"assets", "assets written to --output, or validated when there is none"},
+	{"exit_code", "the exit code"},
+}
+
+// helpText is the synopsis, one line per flag, and the --stats keys.
+func helpText(fs *flag.FlagSet) string {
+	var names, docs []string
+	fs.VisitAll(func(f *flag.Flag) {
+		value, doc := flag.UnquoteUsage(f)
+		dash := "--"
+		if len(f.Name) == 1 {
+			dash = "-"
+		}
+		names = append(names, strings.TrimSpace(dash+f.Name+" "+value))
+		docs = append(docs, doc)
+	})
+	var sb strings.Builder
+	sb.WriteString(usageText)
+	sb.WriteString("\nFlags (--flag value or --flag=value; one dash works too):\n")
+	writeColumns(&sb, names, docs)
+	sb.WriteString("\n--stats keys:\n")
+	var keys, keyDocs []string
+	for _, k := range statsKeys {
+		keys, keyDocs = append(keys, k[0]), append(keyDocs, k[1])
+	}
+	writeColumns(&sb, keys, keyDocs)
+	sb.WriteString("\nExit codes: 0 success; 1 script error, bad return value, --strict rejection\n" +
+		"or failure writing an output file; 2 usage error.\n")
+	return sb.String()
+}
+
+// writeColumns writes "  left  right" lines with the right column aligned.
+func writeColumns(sb *strings.Builder, left, right []string) {
+	width := 0
+	for _, l := range left {
+		width = max(width, len(l))
+	}
+	for i, l := range left {
+		fmt.Fprintf(sb, "  %-*s  %s\n", width, l, right[i])
+	}
 }
 
 // parse reads the command line into o. Its errors are usage errors, or
@@ -202,10 +254,11 @@ func (r *run) fail(format string, args ...any) int {
 // script, then its outputs. Each phase reports its own failure, and main
 // returns that phase's exit code.
 func (r *run) main(o *options, args []string) int {
-	if err := o.parse(o.flagSet(), args); err != nil {
+	fs := o.flagSet()
+	if err := o.parse(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(r.stdout, usageText)
-			return ExitUsage
+			fmt.Fprint(r.stdout, helpText(fs))
+			return ExitOK
 		}
 		return r.usage("%v", err)
 	}

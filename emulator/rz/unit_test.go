@@ -3,6 +3,7 @@ package rz
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -344,5 +346,50 @@ def main(**kw):
 	}
 	if !slices.Equal(assetSchema.attrs, want) {
 		t.Errorf("dir() reordered the shared schema: %q, want %q", assetSchema.attrs, want)
+	}
+}
+
+// --help and -h print, on stdout and with exit 0, one line per flag that
+// names it and says what it does.
+func TestHelpListsEveryFlag(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		var out, errb bytes.Buffer
+		if code := Main([]string{arg}, &out, &errb); code != ExitOK || errb.Len() != 0 {
+			t.Fatalf("%s: exit %d, stderr %q; want 0 and nothing", arg, code, errb.String())
+		}
+		lines := strings.Split(out.String(), "\n")
+		(&options{}).flagSet().VisitAll(func(f *flag.Flag) {
+			line := regexp.MustCompile(`^  -{1,2}` + regexp.QuoteMeta(f.Name) + `( \S+)?  +\S`)
+			if !slices.ContainsFunc(lines, line.MatchString) {
+				t.Errorf("%s: no line describes the flag %q:\n%s", arg, f.Name, out.String())
+			}
+		})
+	}
+}
+
+// The --stats keys --help documents are exactly the keys --stats writes.
+func TestHelpListsEveryStatsKey(t *testing.T) {
+	script := writeScript(t, "def main(**kw):\n    return None\n")
+	statsFile := filepath.Join(t.TempDir(), "stats.json")
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--filename", script, "--stats", statsFile}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var st map[string]any
+	data, _ := os.ReadFile(statsFile)
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, k := range statsKeys {
+		documented[k[0]] = true
+		if _, ok := st[k[0]]; !ok {
+			t.Errorf("--help documents %q, which --stats does not write", k[0])
+		}
+	}
+	for k := range st {
+		if !documented[k] {
+			t.Errorf("--stats writes %q, which --help does not document", k)
+		}
 	}
 }
