@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -159,8 +160,8 @@ func (o *options) config() (Config, []starlark.Tuple, error) {
 	}
 	for _, rt := range o.routes {
 		origin, target, ok := strings.Cut(rt, "=")
-		if !ok || origin == "" || target == "" {
-			return cfg, nil, fmt.Errorf("--route %q: want ORIGIN=URL", rt)
+		if !ok || origin == "" || !isHTTPURL(target) {
+			return cfg, nil, fmt.Errorf("--route %q: want ORIGIN=URL, URL an absolute http:// or https:// URL", rt)
 		}
 		cfg.Routes = append(cfg.Routes, Route{Origin: origin, Target: target})
 	}
@@ -182,6 +183,13 @@ func (o *options) config() (Config, []starlark.Tuple, error) {
 	}
 	cfg.Strict = o.strict
 	return cfg, kwargs, nil
+}
+
+// isHTTPURL reports whether s is an absolute http or https URL: a route
+// target that is not would only fail later, as a transport error.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // parseKwargs splits each --kwargs at its first '='. A repeated key keeps

@@ -194,12 +194,14 @@ func TestProbes(t *testing.T) {
 
 // probeServers are the addresses a probe's {{...}} placeholders stand for.
 type probeServers struct {
-	plain, tls, dead string
+	plain, other, tls, dead string
 }
 
 func startProbeServers(t *testing.T) probeServers {
 	srv := httptest.NewServer(probeServer())
 	t.Cleanup(srv.Close)
+	other := httptest.NewServer(probeServer()) // a second host, for redirects between hosts
+	t.Cleanup(other.Close)
 	tlsSrv := httptest.NewUnstartedServer(probeServer())
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshake failures are expected
 	tlsSrv.StartTLS()
@@ -210,7 +212,7 @@ func startProbeServers(t *testing.T) probeServers {
 	}
 	dead := "http://" + l.Addr().String()
 	l.Close() // nothing listens there now: connection refused
-	return probeServers{plain: srv.URL, tls: tlsSrv.URL, dead: dead}
+	return probeServers{plain: srv.URL, other: other.URL, tls: tlsSrv.URL, dead: dead}
 }
 
 // probeRun is one finished run of a probe, with what the checks compare.
@@ -229,7 +231,7 @@ type probeRun struct {
 func runProbe(t *testing.T, p *probe, file string, s probeServers) *probeRun {
 	dir := t.TempDir()
 	pr := &probeRun{t: t, p: p, files: map[string]string{},
-		subst: strings.NewReplacer("{{SERVER}}", s.plain, "{{TLS}}", s.tls, "{{DEAD}}", s.dead, "{{DIR}}", dir)}
+		subst: strings.NewReplacer("{{SERVER}}", s.plain, "{{SERVER2}}", s.other, "{{TLS}}", s.tls, "{{DEAD}}", s.dead, "{{DIR}}", dir)}
 	pr.args = []string{"--filename", file}
 	for _, f := range p.expect["flags"] {
 		pr.args = append(pr.args, splitFlags(pr.subst.Replace(f))...)

@@ -132,6 +132,7 @@ func TestUsageErrors(t *testing.T) {
 		{"--filename", script, "--transport-errors", "retry"},
 		{"--filename", script, "--invalid-ip", "maybe"},
 		{"--filename", script, "--route", "nourl"},
+		{"--filename", script, "--route", "https://api.example.test=127.0.0.1:8080"},
 		{"--filename", script, "--args-json", "[]"},
 		{"--filename", script, "stray"},
 	} {
@@ -390,6 +391,54 @@ func TestHelpListsEveryStatsKey(t *testing.T) {
 	for k := range st {
 		if !documented[k] {
 			t.Errorf("--stats writes %q, which --help does not document", k)
+		}
+	}
+}
+
+// A redirect keeps Authorization and Cookie when it stays on the host the
+// script asked for (or goes to a subdomain of it, as Go allows) and drops
+// them otherwise, judged on the script's URLs even though every host here
+// is routed to a loopback server. Once dropped they stay dropped, also when
+// a later redirect comes back.
+func TestRedirectCredentialsFollowTheScriptsHosts(t *testing.T) {
+	home := httptest.NewServer(probeServer())
+	defer home.Close()
+	other := httptest.NewServer(probeServer())
+	defer other.Close()
+	e := newEnv(Config{Routes: []Route{
+		{Origin: "https://api.tailscale.com", Target: home.URL},
+		{Origin: "https://eu.api.tailscale.com", Target: home.URL},
+		{Origin: "https://other.example", Target: other.URL},
+	}})
+	back := "https://other.example/redirect?to=" + url.QueryEscape("https://api.tailscale.com/echo")
+	for to, keep := range map[string]bool{
+		"https://api.tailscale.com/echo":    true,
+		"/echo":                             true,
+		"https://eu.api.tailscale.com/echo": true,
+		"https://other.example/echo":        false,
+		other.URL + "/echo":                 false,
+		home.URL + "/echo":                  false, // the same server, but not the host the script named
+		back:                                false,
+	} {
+		headers := starlark.NewDict(2)
+		headers.SetKey(starlark.String("Authorization"), starlark.String("Bearer t0k"))
+		headers.SetKey(starlark.String("Cookie"), starlark.String("sid=1"))
+		a := &requestArgs{url: "https://api.tailscale.com/redirect?to=" + url.QueryEscape(to), headers: headers, timeout: -1}
+		v, err := e.do("http.get", http.MethodGet, a, nil)
+		if err != nil {
+			t.Fatalf("redirect to %s: %v", to, err)
+		}
+		var echo struct {
+			Path    string
+			Headers http.Header
+		}
+		if err := json.Unmarshal([]byte(v.(*response).body), &echo); err != nil || echo.Path != "/echo" {
+			t.Fatalf("redirect to %s: did not arrive at /echo: %v %s", to, err, v.(*response).body)
+		}
+		for _, h := range []string{"Authorization", "Cookie"} {
+			if got := echo.Headers.Get(h) != ""; got != keep {
+				t.Errorf("redirect to %s: %s arrived = %v, want %v", to, h, got, keep)
+			}
 		}
 	}
 }
