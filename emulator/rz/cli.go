@@ -10,10 +10,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	libjson "go.starlark.net/lib/json"
@@ -77,19 +74,6 @@ func (o *options) flagSet() *flag.FlagSet {
 	fs.StringVar(&o.starlarkProfile, "starlark-profile", "", "write a profile by Starlark call stack (go.starlark.net's profiler) to `FILE`")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write a Go heap profile to `FILE` at exit")
 	return fs
-}
-
-// statsKeys documents the --stats object, key by key, for --help.
-var statsKeys = [][2]string{
-	{"wall_seconds", "seconds from start to exit"},
-	{"script_seconds", "wall_seconds minus http_seconds"},
-	{"http_seconds", "seconds inside http calls, reading bodies included"},
-	{"http_requests", "requests the script sent (redirects not counted)"},
-	{"http_requests_by_path", "requests per URL path; the segment after each \"device\" segment reads {id}"},
-	{"bytes_received", "response body bytes the script got"},
-	{"max_rss_bytes", "peak resident set size of the process (depends on GOGC and the number of cores)"},
-	{"assets", "assets written to --output, or validated when there is none"},
-	{"exit_code", "the exit code"},
 }
 
 // helpText is the synopsis, one line per flag, and the --stats keys.
@@ -226,7 +210,8 @@ func abortMode(flag, value string) (bool, error) {
 
 // Main runs the rzscript command line and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	r := &run{start: time.Now(), stdout: stdout, stderr: stderr}
+	r := &run{start: time.Now(), stdout: stdout, stderr: stderr, heap: startHeapPeak()}
+	defer r.heap.stop()
 	var o options
 	code := r.main(&o, args)
 	if o.stats != "" {
@@ -245,6 +230,10 @@ type run struct {
 	stdout, stderr io.Writer
 	env            *env
 	assets         int
+	heap           *heapPeak
+	// returned is what the entry function returned, kept reachable until
+	// --stats has measured the live heap, of which it is part.
+	returned starlark.Value
 }
 
 func (r *run) usage(format string, args ...any) int {
@@ -292,6 +281,7 @@ func (r *run) main(o *options, args []string) int {
 	if code != ExitOK {
 		return code
 	}
+	r.returned = ret
 	if err := r.outputAssets(o, ret, out); err != nil {
 		return r.fail("%s", err)
 	}
@@ -535,77 +525,6 @@ func (r *run) encodeAssets(assets []*record, w *bufio.Writer) error {
 		r.assets++
 	}
 	return nil
-}
-
-func (r *run) writeStats(path string, code int) error {
-	wall := time.Since(r.start).Seconds()
-	var st Stats
-	if r.env != nil {
-		st = r.env.stats
-	}
-	httpSecs := float64(st.HTTPNanos) / 1e9
-	enc := &encoder{}
-	b := &enc.buf
-	*b = append(*b, '{')
-	num := func(k string, v float64, last bool) {
-		*b = appendString(*b, k)
-		*b = append(*b, ':')
-		*b = fmt.Appendf(*b, "%.6f", v)
-		if !last {
-			*b = append(*b, ',')
-		}
-	}
-	integer := func(k string, v int64) {
-		*b = appendString(*b, k)
-		*b = fmt.Appendf(*b, ":%d,", v)
-	}
-	num("wall_seconds", wall, false)
-	num("script_seconds", wall-httpSecs, false)
-	num("http_seconds", httpSecs, false)
-	integer("http_requests", int64(st.HTTPRequests))
-	*b = append(*b, `"http_requests_by_path":{`...)
-	keys := make([]string, 0, len(st.ByPath))
-	for k := range st.ByPath {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		if i > 0 {
-			*b = append(*b, ',')
-		}
-		*b = appendString(*b, k)
-		*b = fmt.Appendf(*b, ":%d", st.ByPath[k])
-	}
-	*b = append(*b, "},"...)
-	integer("bytes_received", st.BytesReceived)
-	integer("max_rss_bytes", maxRSS())
-	integer("assets", int64(r.assets))
-	*b = fmt.Appendf(*b, `"exit_code":%d}`+"\n", code)
-	return os.WriteFile(path, *b, 0o644)
-}
-
-// maxRSS is this process's peak resident set size in bytes. It reads VmHWM
-// from /proc/self/status: getrusage's ru_maxrss survives execve, so a child
-// started by a large parent (Python's subprocess uses vfork) would report the
-// parent's peak. getrusage is the fallback where /proc is missing.
-func maxRSS() int64 {
-	if status, err := os.ReadFile("/proc/self/status"); err == nil {
-		for _, line := range strings.Split(string(status), "\n") {
-			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				fields := strings.Fields(rest)
-				if len(fields) == 2 && fields[1] == "kB" {
-					if kib, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
-						return kib * 1024
-					}
-				}
-			}
-		}
-	}
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return int64(ru.Maxrss) * 1024 // Linux reports KiB
 }
 
 // startProfile creates path and starts a profiler writing to it; the stop it

@@ -442,3 +442,34 @@ func TestRedirectCredentialsFollowTheScriptsHosts(t *testing.T) {
 		}
 	}
 }
+
+// peak_live_heap_bytes is positive even for a run that allocates little, and
+// grows by at least what a run keeps reachable: n strings of 256 bytes.
+func TestPeakLiveHeapGrowsWithAllocation(t *testing.T) {
+	script := writeScript(t, "def build(n):\n    return [\"x\" * 256 for i in range(n)]\n")
+	peak := func(n int) float64 {
+		statsFile := filepath.Join(t.TempDir(), "stats.json")
+		var out, errb bytes.Buffer
+		args := []string{"--filename", script, "--entry", "build", "--args-json", fmt.Sprintf("[%d]", n), "--stats", statsFile}
+		if code := Main(args, &out, &errb); code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+		var st map[string]any
+		data, _ := os.ReadFile(statsFile)
+		if err := json.Unmarshal(data, &st); err != nil {
+			t.Fatal(err)
+		}
+		v, ok := st["peak_live_heap_bytes"].(float64)
+		if !ok {
+			t.Fatalf("--stats has no numeric peak_live_heap_bytes: %s", data)
+		}
+		return v
+	}
+	small, big := peak(0), peak(100000)
+	if small <= 0 {
+		t.Errorf("peak_live_heap_bytes of a small run = %v, want > 0", small)
+	}
+	if kept := 100000 * 256.0; big < small+kept {
+		t.Errorf("peak_live_heap_bytes = %v after keeping %v bytes reachable, %v before", big, kept, small)
+	}
+}
