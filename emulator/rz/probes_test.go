@@ -285,31 +285,28 @@ func (pr *probeRun) checkStdout() {
 			pr.report("no stdout line equals %q", w)
 		}
 	}
-	for _, w := range pr.p.expect["expect-stdout-contains"] {
-		if !strings.Contains(pr.stdout, pr.subst.Replace(w)) {
-			pr.report("stdout does not contain %q", w)
-		}
-	}
-	for _, w := range pr.p.expect["expect-not-stdout"] {
-		if strings.Contains(pr.stdout, w) {
-			pr.report("stdout contains %q", w)
-		}
-	}
+	pr.checkText("stdout", pr.stdout, "expect-stdout-contains", "expect-not-stdout")
 }
 
 func (pr *probeRun) checkStderr() {
-	for _, w := range pr.p.expect["expect-error"] {
-		if !strings.Contains(pr.errs, pr.subst.Replace(w)) {
-			pr.report("stderr does not contain %q", w)
-		}
-	}
-	for _, w := range pr.p.expect["expect-not-stderr"] {
-		if strings.Contains(pr.errs, w) {
-			pr.report("stderr contains %q", w)
-		}
-	}
+	pr.checkText("stderr", pr.errs, "expect-error", "expect-not-stderr")
 	if w := pr.p.expect["expect-stderr-empty"]; len(w) > 0 && pr.errs != "" {
 		pr.report("stderr is not empty")
+	}
+}
+
+// checkText checks one stream against the texts it must contain (after
+// placeholder substitution) and those it must not.
+func (pr *probeRun) checkText(stream, text, hasKey, lacksKey string) {
+	for _, w := range pr.p.expect[hasKey] {
+		if !strings.Contains(text, pr.subst.Replace(w)) {
+			pr.report("%s does not contain %q", stream, w)
+		}
+	}
+	for _, w := range pr.p.expect[lacksKey] {
+		if strings.Contains(text, w) {
+			pr.report("%s contains %q", stream, w)
+		}
 	}
 }
 
