@@ -310,12 +310,22 @@ func (pr *probeRun) checkText(stream, text, hasKey, lacksKey string) {
 	}
 }
 
+// written is what the run wrote to the file of an output flag; false when
+// no expectation asked for that file.
+func (pr *probeRun) written(flag string) ([]byte, bool) {
+	path := pr.files[flag]
+	if path == "" {
+		return nil, false
+	}
+	data, _ := os.ReadFile(path)
+	return data, true
+}
+
 func (pr *probeRun) checkOutput() {
-	f := pr.files["--output"]
-	if f == "" {
+	data, ok := pr.written("--output")
+	if !ok {
 		return
 	}
-	data, _ := os.ReadFile(f)
 	var recs []any
 	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		if l == "" {
@@ -344,11 +354,10 @@ func (pr *probeRun) checkOutput() {
 }
 
 func (pr *probeRun) checkResult() {
-	f := pr.files["--result"]
-	if f == "" {
+	data, ok := pr.written("--result")
+	if !ok {
 		return
 	}
-	data, _ := os.ReadFile(f)
 	var got, want any
 	if err := json.Unmarshal(data, &got); err != nil {
 		pr.report("--result is not JSON: %q", data)
@@ -362,11 +371,10 @@ func (pr *probeRun) checkResult() {
 }
 
 func (pr *probeRun) checkStats() {
-	f := pr.files["--stats"]
-	if f == "" {
+	data, ok := pr.written("--stats")
+	if !ok {
 		return
 	}
-	data, _ := os.ReadFile(f)
 	var got map[string]any
 	if err := json.Unmarshal(data, &got); err != nil {
 		pr.report("--stats is not JSON: %q", data)
