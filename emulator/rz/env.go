@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -116,25 +117,42 @@ func (e *env) newClient(insecure bool) *http.Client {
 	if insecure {
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	}
-	return &http.Client{
-		Transport: tr,
-		// Follow redirects like Go's default client, but keep them inside
-		// the --route table so a redirect never leaves the test sandbox.
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 10 {
-				return fmt.Errorf("stopped after 10 redirects")
-			}
-			if target, ok := e.rewrite(req.URL.String()); ok {
-				u, err := req.URL.Parse(target)
-				if err != nil {
-					return err
-				}
-				req.URL = u
-				req.Host = u.Host
-			}
-			return nil
-		},
+	return &http.Client{Transport: &routeTransport{env: e, next: tr}}
+}
+
+// routeTransport applies --route to every request it sends, redirects
+// included. It sits below the http.Client so that the client deals only in
+// the URLs the script sees: Go's redirect rules (Authorization and Cookie
+// dropped when a redirect leaves the host, Referer, the 10-hop limit) then
+// judge the hosts the script named, as they would in runZero, and not the
+// loopback addresses that several routed hosts share.
+type routeTransport struct {
+	env  *env
+	next http.RoundTripper
+}
+
+func (t *routeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	target, ok := t.env.rewrite(req.URL.String())
+	if !ok {
+		return t.next.RoundTrip(req)
 	}
+	u, err := url.Parse(target)
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	// A RoundTripper must not modify the request, so send a shallow copy;
+	// its empty Host (unless the script set one) becomes the target's.
+	routed := new(http.Request)
+	*routed = *req
+	routed.URL = u
+	resp, err := t.next.RoundTrip(routed)
+	if resp != nil {
+		resp.Request = req
+	}
+	return resp, err
 }
 
 // rewrite applies the first matching --route to rawURL.

@@ -286,7 +286,6 @@ func (e *env) do(fn, method string, a *requestArgs, sess *session) (starlark.Val
 	if (orig.Scheme != "http" && orig.Scheme != "https") || orig.Host == "" {
 		return nil, fmt.Errorf("%s: invalid url %q: want an absolute http:// or https:// URL", fn, safeURL(a.url))
 	}
-	sendURL, _ := e.rewrite(target)
 
 	timeout := a.timeout
 	if timeout < 0 {
@@ -303,10 +302,13 @@ func (e *env) do(fn, method string, a *requestArgs, sess *session) (starlark.Val
 	if a.hasBody {
 		body = bytes.NewReader(a.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, sendURL, body)
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return nil, fmt.Errorf("%s: invalid url %q: %v", fn, safeURL(a.url), err)
 	}
+	// Host stays empty unless the script sets it, so that a routed request
+	// carries its target's host (see routeTransport).
+	req.Host = ""
 	if sess != nil {
 		for k, v := range sess.headers {
 			req.Header[k] = append([]string(nil), v...)

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,8 +172,36 @@ func TestProbes(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no probes found: %v", err)
 	}
+	servers := startProbeServers(t)
+	for _, file := range files {
+		p, err := parseProbe(file)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		t.Run(strings.TrimSuffix(p.name, ".star"), func(t *testing.T) {
+			t.Parallel()
+			pr := runProbe(t, p, file, servers)
+			pr.checkExit()
+			pr.checkStdout()
+			pr.checkStderr()
+			pr.checkOutput()
+			pr.checkResult()
+			pr.checkStats()
+		})
+	}
+}
+
+// probeServers are the addresses a probe's {{...}} placeholders stand for.
+type probeServers struct {
+	plain, other, tls, dead string
+}
+
+func startProbeServers(t *testing.T) probeServers {
 	srv := httptest.NewServer(probeServer())
 	t.Cleanup(srv.Close)
+	other := httptest.NewServer(probeServer()) // a second host, for redirects between hosts
+	t.Cleanup(other.Close)
 	tlsSrv := httptest.NewUnstartedServer(probeServer())
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshake failures are expected
 	tlsSrv.StartTLS()
@@ -183,161 +212,188 @@ func TestProbes(t *testing.T) {
 	}
 	dead := "http://" + l.Addr().String()
 	l.Close() // nothing listens there now: connection refused
+	return probeServers{plain: srv.URL, other: other.URL, tls: tlsSrv.URL, dead: dead}
+}
 
-	for _, file := range files {
-		p, err := parseProbe(file)
+// probeRun is one finished run of a probe, with what the checks compare.
+type probeRun struct {
+	t            *testing.T
+	p            *probe
+	subst        *strings.Replacer
+	args         []string
+	files        map[string]string // --output, --result, --stats -> path
+	code         int
+	stdout, errs string
+}
+
+// runProbe runs the probe through Main with its flags, adding --output,
+// --result and --stats when an expectation reads them.
+func runProbe(t *testing.T, p *probe, file string, s probeServers) *probeRun {
+	dir := t.TempDir()
+	pr := &probeRun{t: t, p: p, files: map[string]string{},
+		subst: strings.NewReplacer("{{SERVER}}", s.plain, "{{SERVER2}}", s.other, "{{TLS}}", s.tls, "{{DEAD}}", s.dead, "{{DIR}}", dir)}
+	pr.args = []string{"--filename", file}
+	for _, f := range p.expect["flags"] {
+		pr.args = append(pr.args, splitFlags(pr.subst.Replace(f))...)
+	}
+	for flagName, keys := range map[string][]string{
+		"--output": {"expect-output-count", "expect-output-line"},
+		"--result": {"expect-result"},
+		"--stats":  {"expect-stats", "expect-stats-keys"},
+	} {
+		for _, k := range keys {
+			if len(p.expect[k]) > 0 && pr.files[flagName] == "" {
+				pr.files[flagName] = filepath.Join(dir, strings.TrimPrefix(flagName, "--"))
+				pr.args = append(pr.args, flagName, pr.files[flagName])
+			}
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	pr.code = Main(pr.args, &stdout, &stderr)
+	pr.stdout, pr.errs = stdout.String(), stderr.String()
+	return pr
+}
+
+// report fails the probe with everything needed to see why.
+func (pr *probeRun) report(format string, a ...any) {
+	pr.t.Helper()
+	pr.t.Errorf("%s: %s\n--- args: %q\n--- exit %d\n--- stdout:\n%s--- stderr:\n%s",
+		pr.p.name, fmt.Sprintf(format, a...), pr.args, pr.code, pr.stdout, pr.errs)
+}
+
+func (pr *probeRun) checkExit() {
+	switch want := pr.p.expect["expect"][0]; want {
+	case "exit nonzero":
+		if pr.code == 0 {
+			pr.report("want a non-zero exit")
+		}
+	default:
+		n, err := strconv.Atoi(strings.TrimPrefix(want, "exit "))
 		if err != nil {
-			t.Error(err)
+			pr.t.Fatalf("bad expect line %q", want)
+		}
+		if pr.code != n {
+			pr.report("want exit %d", n)
+		}
+	}
+}
+
+func (pr *probeRun) checkStdout() {
+	lines := strings.Split(strings.TrimSuffix(pr.stdout, "\n"), "\n")
+	for _, w := range pr.p.expect["expect-stdout"] {
+		if w = pr.subst.Replace(w); !slices.Contains(lines, w) {
+			pr.report("no stdout line equals %q", w)
+		}
+	}
+	pr.checkText("stdout", pr.stdout, "expect-stdout-contains", "expect-not-stdout")
+}
+
+func (pr *probeRun) checkStderr() {
+	pr.checkText("stderr", pr.errs, "expect-error", "expect-not-stderr")
+	if w := pr.p.expect["expect-stderr-empty"]; len(w) > 0 && pr.errs != "" {
+		pr.report("stderr is not empty")
+	}
+}
+
+// checkText checks one stream against the texts it must contain (after
+// placeholder substitution) and those it must not.
+func (pr *probeRun) checkText(stream, text, hasKey, lacksKey string) {
+	for _, w := range pr.p.expect[hasKey] {
+		if !strings.Contains(text, pr.subst.Replace(w)) {
+			pr.report("%s does not contain %q", stream, w)
+		}
+	}
+	for _, w := range pr.p.expect[lacksKey] {
+		if strings.Contains(text, w) {
+			pr.report("%s contains %q", stream, w)
+		}
+	}
+}
+
+// written is what the run wrote to the file of an output flag; false when
+// no expectation asked for that file.
+func (pr *probeRun) written(flag string) ([]byte, bool) {
+	path := pr.files[flag]
+	if path == "" {
+		return nil, false
+	}
+	data, _ := os.ReadFile(path)
+	return data, true
+}
+
+func (pr *probeRun) checkOutput() {
+	data, ok := pr.written("--output")
+	if !ok {
+		return
+	}
+	var recs []any
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if l == "" {
 			continue
 		}
-		t.Run(strings.TrimSuffix(p.name, ".star"), func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			subst := strings.NewReplacer("{{SERVER}}", srv.URL, "{{TLS}}", tlsSrv.URL, "{{DEAD}}", dead, "{{DIR}}", dir)
-			args := []string{"--filename", file}
-			for _, f := range p.expect["flags"] {
-				args = append(args, splitFlags(subst.Replace(f))...)
+		var v any
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			pr.report("--output line is not JSON: %q", l)
+		}
+		recs = append(recs, v)
+	}
+	for _, w := range pr.p.expect["expect-output-count"] {
+		if n, _ := strconv.Atoi(w); n != len(recs) {
+			pr.report("--output has %d records, want %s:\n%s", len(recs), w, data)
+		}
+	}
+	for _, w := range pr.p.expect["expect-output-line"] {
+		var want any
+		if err := json.Unmarshal([]byte(w), &want); err != nil {
+			pr.t.Fatalf("bad expect-output-line %q: %v", w, err)
+		}
+		if !slices.ContainsFunc(recs, func(r any) bool { return reflect.DeepEqual(r, want) }) {
+			pr.report("no --output record equals %s; got:\n%s", w, data)
+		}
+	}
+}
+
+func (pr *probeRun) checkResult() {
+	data, ok := pr.written("--result")
+	if !ok {
+		return
+	}
+	var got, want any
+	if err := json.Unmarshal(data, &got); err != nil {
+		pr.report("--result is not JSON: %q", data)
+	}
+	if err := json.Unmarshal([]byte(pr.p.expect["expect-result"][0]), &want); err != nil {
+		pr.t.Fatalf("bad expect-result: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		pr.report("--result is %s, want %s", bytes.TrimSpace(data), pr.p.expect["expect-result"][0])
+	}
+}
+
+func (pr *probeRun) checkStats() {
+	data, ok := pr.written("--stats")
+	if !ok {
+		return
+	}
+	var got map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		pr.report("--stats is not JSON: %q", data)
+	}
+	for _, w := range pr.p.expect["expect-stats"] {
+		var want any
+		if err := json.Unmarshal([]byte(w), &want); err != nil {
+			pr.t.Fatalf("bad expect-stats %q: %v", w, err)
+		}
+		if !jsonSubset(want, any(got)) {
+			pr.report("--stats %s does not include %s", bytes.TrimSpace(data), w)
+		}
+	}
+	for _, w := range pr.p.expect["expect-stats-keys"] {
+		for _, k := range strings.Fields(w) {
+			if _, ok := got[k]; !ok {
+				pr.report("--stats has no key %q", k)
 			}
-			files := map[string]string{}
-			for flagName, keys := range map[string][]string{
-				"--output": {"expect-output-count", "expect-output-line"},
-				"--result": {"expect-result"},
-				"--stats":  {"expect-stats", "expect-stats-keys"},
-			} {
-				for _, k := range keys {
-					if len(p.expect[k]) > 0 && files[flagName] == "" {
-						files[flagName] = filepath.Join(dir, strings.TrimPrefix(flagName, "--"))
-						args = append(args, flagName, files[flagName])
-					}
-				}
-			}
-			var stdout, stderr bytes.Buffer
-			code := Main(args, &stdout, &stderr)
-			out, errOut := stdout.String(), stderr.String()
-			report := func(format string, a ...any) {
-				t.Errorf("%s: %s\n--- args: %q\n--- exit %d\n--- stdout:\n%s--- stderr:\n%s", p.name, fmt.Sprintf(format, a...), args, code, out, errOut)
-			}
-			switch want := p.expect["expect"][0]; want {
-			case "exit nonzero":
-				if code == 0 {
-					report("want a non-zero exit")
-				}
-			default:
-				n, err := strconv.Atoi(strings.TrimPrefix(want, "exit "))
-				if err != nil {
-					t.Fatalf("bad expect line %q", want)
-				}
-				if code != n {
-					report("want exit %d", n)
-				}
-			}
-			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-			for _, w := range p.expect["expect-stdout"] {
-				w = subst.Replace(w)
-				found := false
-				for _, l := range lines {
-					if l == w {
-						found = true
-					}
-				}
-				if !found {
-					report("no stdout line equals %q", w)
-				}
-			}
-			for _, w := range p.expect["expect-stdout-contains"] {
-				if !strings.Contains(out, subst.Replace(w)) {
-					report("stdout does not contain %q", w)
-				}
-			}
-			for _, w := range p.expect["expect-not-stdout"] {
-				if strings.Contains(out, w) {
-					report("stdout contains %q", w)
-				}
-			}
-			for _, w := range p.expect["expect-error"] {
-				if !strings.Contains(errOut, subst.Replace(w)) {
-					report("stderr does not contain %q", w)
-				}
-			}
-			for _, w := range p.expect["expect-not-stderr"] {
-				if strings.Contains(errOut, w) {
-					report("stderr contains %q", w)
-				}
-			}
-			if w := p.expect["expect-stderr-empty"]; len(w) > 0 && errOut != "" {
-				report("stderr is not empty")
-			}
-			if f := files["--output"]; f != "" {
-				data, _ := os.ReadFile(f)
-				var recs []any
-				for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-					if l == "" {
-						continue
-					}
-					var v any
-					if err := json.Unmarshal([]byte(l), &v); err != nil {
-						report("--output line is not JSON: %q", l)
-					}
-					recs = append(recs, v)
-				}
-				for _, w := range p.expect["expect-output-count"] {
-					if n, _ := strconv.Atoi(w); n != len(recs) {
-						report("--output has %d records, want %s:\n%s", len(recs), w, data)
-					}
-				}
-				for _, w := range p.expect["expect-output-line"] {
-					var want any
-					if err := json.Unmarshal([]byte(w), &want); err != nil {
-						t.Fatalf("bad expect-output-line %q: %v", w, err)
-					}
-					found := false
-					for _, r := range recs {
-						if reflect.DeepEqual(r, want) {
-							found = true
-						}
-					}
-					if !found {
-						report("no --output record equals %s; got:\n%s", w, data)
-					}
-				}
-			}
-			if f := files["--result"]; f != "" {
-				data, _ := os.ReadFile(f)
-				var got, want any
-				if err := json.Unmarshal(data, &got); err != nil {
-					report("--result is not JSON: %q", data)
-				}
-				if err := json.Unmarshal([]byte(p.expect["expect-result"][0]), &want); err != nil {
-					t.Fatalf("bad expect-result: %v", err)
-				}
-				if !reflect.DeepEqual(got, want) {
-					report("--result is %s, want %s", bytes.TrimSpace(data), p.expect["expect-result"][0])
-				}
-			}
-			if f := files["--stats"]; f != "" {
-				data, _ := os.ReadFile(f)
-				var got map[string]any
-				if err := json.Unmarshal(data, &got); err != nil {
-					report("--stats is not JSON: %q", data)
-				}
-				for _, w := range p.expect["expect-stats"] {
-					var want any
-					if err := json.Unmarshal([]byte(w), &want); err != nil {
-						t.Fatalf("bad expect-stats %q: %v", w, err)
-					}
-					if !jsonSubset(want, any(got)) {
-						report("--stats %s does not include %s", bytes.TrimSpace(data), w)
-					}
-				}
-				for _, w := range p.expect["expect-stats-keys"] {
-					for _, k := range strings.Fields(w) {
-						if _, ok := got[k]; !ok {
-							report("--stats has no key %q", k)
-						}
-					}
-				}
-			}
-		})
+		}
 	}
 }
 

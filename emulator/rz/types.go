@@ -27,6 +27,7 @@ package rz
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	libtime "go.starlark.net/lib/time"
@@ -370,7 +371,10 @@ var _ starlark.HasSetField = (*record)(nil)
 func (r *record) Type() string          { return r.s.name }
 func (r *record) Truth() starlark.Bool  { return true }
 func (r *record) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: %s", r.s.name) }
-func (r *record) AttrNames() []string   { return r.s.attrs }
+
+// AttrNames returns a copy: dir() sorts the slice it gets in place, and the
+// schema's list is shared by every record of the type and by every run.
+func (r *record) AttrNames() []string { return slices.Clone(r.s.attrs) }
 
 func (r *record) Freeze() {
 	if r.frozen {

@@ -3,14 +3,18 @@ package rz
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -128,6 +132,7 @@ func TestUsageErrors(t *testing.T) {
 		{"--filename", script, "--transport-errors", "retry"},
 		{"--filename", script, "--invalid-ip", "maybe"},
 		{"--filename", script, "--route", "nourl"},
+		{"--filename", script, "--route", "https://api.example.test=127.0.0.1:8080"},
 		{"--filename", script, "--args-json", "[]"},
 		{"--filename", script, "stray"},
 	} {
@@ -298,5 +303,173 @@ func TestProfilesAreWritten(t *testing.T) {
 		if info, err := os.Stat(path); err != nil || info.Size() == 0 {
 			t.Errorf("%s: not written (%v)", path, err)
 		}
+	}
+}
+
+// dir() sorts the slice AttrNames returns in place, so no value may hand out
+// a slice that it, or other values of its type, will hand out again.
+func TestAttrNamesAreFresh(t *testing.T) {
+	jar, _ := cookiejar.New(nil)
+	sess := &session{headers: http.Header{}, jar: jar}
+	values := []starlark.HasAttrs{
+		&response{status: "200 OK"},
+		sess, &sessionHeaders{sess}, &sessionCookies{sess}, &cookie{name: "c"},
+		ipAddress{netip.MustParseAddr("10.0.0.1")},
+	}
+	for _, s := range []*schema{assetSchema, ifaceSchema, softwareSchema, vulnSchema} {
+		values = append(values, &record{s: s, vals: make([]starlark.Value, len(s.fields))})
+	}
+	for _, v := range values {
+		first := v.AttrNames()
+		want := slices.Clone(first)
+		slices.Reverse(first)
+		if got := v.AttrNames(); !slices.Equal(got, want) {
+			t.Errorf("%s: AttrNames after reversing an earlier result = %q, want %q", v.Type(), got, want)
+		}
+	}
+}
+
+// The same through a script: dir() of an asset is sorted, and the schema's
+// own list keeps its order.
+func TestDirKeepsSchemaOrder(t *testing.T) {
+	want := slices.Clone(assetSchema.attrs)
+	script := writeScript(t, `
+load("runzero.types", "ImportAsset")
+def main(**kw):
+    print(dir(ImportAsset(id = "a"))[:3])
+`)
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--filename", script}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if got := strings.TrimSpace(out.String()); got != `["customAttributes", "deviceType", "domain"]` {
+		t.Errorf("dir(asset)[:3] = %s", got)
+	}
+	if !slices.Equal(assetSchema.attrs, want) {
+		t.Errorf("dir() reordered the shared schema: %q, want %q", assetSchema.attrs, want)
+	}
+}
+
+// --help and -h print, on stdout and with exit 0, one line per flag that
+// names it and says what it does.
+func TestHelpListsEveryFlag(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		var out, errb bytes.Buffer
+		if code := Main([]string{arg}, &out, &errb); code != ExitOK || errb.Len() != 0 {
+			t.Fatalf("%s: exit %d, stderr %q; want 0 and nothing", arg, code, errb.String())
+		}
+		lines := strings.Split(out.String(), "\n")
+		(&options{}).flagSet().VisitAll(func(f *flag.Flag) {
+			line := regexp.MustCompile(`^  -{1,2}` + regexp.QuoteMeta(f.Name) + `( \S+)?  +\S`)
+			if !slices.ContainsFunc(lines, line.MatchString) {
+				t.Errorf("%s: no line describes the flag %q:\n%s", arg, f.Name, out.String())
+			}
+		})
+	}
+}
+
+// The --stats keys --help documents are exactly the keys --stats writes.
+func TestHelpListsEveryStatsKey(t *testing.T) {
+	script := writeScript(t, "def main(**kw):\n    return None\n")
+	statsFile := filepath.Join(t.TempDir(), "stats.json")
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--filename", script, "--stats", statsFile}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var st map[string]any
+	data, _ := os.ReadFile(statsFile)
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, k := range statsKeys {
+		documented[k[0]] = true
+		if _, ok := st[k[0]]; !ok {
+			t.Errorf("--help documents %q, which --stats does not write", k[0])
+		}
+	}
+	for k := range st {
+		if !documented[k] {
+			t.Errorf("--stats writes %q, which --help does not document", k)
+		}
+	}
+}
+
+// A redirect keeps Authorization and Cookie when it stays on the host the
+// script asked for (or goes to a subdomain of it, as Go allows) and drops
+// them otherwise, judged on the script's URLs even though every host here
+// is routed to a loopback server. Once dropped they stay dropped, also when
+// a later redirect comes back.
+func TestRedirectCredentialsFollowTheScriptsHosts(t *testing.T) {
+	home := httptest.NewServer(probeServer())
+	defer home.Close()
+	other := httptest.NewServer(probeServer())
+	defer other.Close()
+	e := newEnv(Config{Routes: []Route{
+		{Origin: "https://api.tailscale.com", Target: home.URL},
+		{Origin: "https://eu.api.tailscale.com", Target: home.URL},
+		{Origin: "https://other.example", Target: other.URL},
+	}})
+	back := "https://other.example/redirect?to=" + url.QueryEscape("https://api.tailscale.com/echo")
+	for to, keep := range map[string]bool{
+		"https://api.tailscale.com/echo":    true,
+		"/echo":                             true,
+		"https://eu.api.tailscale.com/echo": true,
+		"https://other.example/echo":        false,
+		other.URL + "/echo":                 false,
+		home.URL + "/echo":                  false, // the same server, but not the host the script named
+		back:                                false,
+	} {
+		headers := starlark.NewDict(2)
+		headers.SetKey(starlark.String("Authorization"), starlark.String("Bearer t0k"))
+		headers.SetKey(starlark.String("Cookie"), starlark.String("sid=1"))
+		a := &requestArgs{url: "https://api.tailscale.com/redirect?to=" + url.QueryEscape(to), headers: headers, timeout: -1}
+		v, err := e.do("http.get", http.MethodGet, a, nil)
+		if err != nil {
+			t.Fatalf("redirect to %s: %v", to, err)
+		}
+		var echo struct {
+			Path    string
+			Headers http.Header
+		}
+		if err := json.Unmarshal([]byte(v.(*response).body), &echo); err != nil || echo.Path != "/echo" {
+			t.Fatalf("redirect to %s: did not arrive at /echo: %v %s", to, err, v.(*response).body)
+		}
+		for _, h := range []string{"Authorization", "Cookie"} {
+			if got := echo.Headers.Get(h) != ""; got != keep {
+				t.Errorf("redirect to %s: %s arrived = %v, want %v", to, h, got, keep)
+			}
+		}
+	}
+}
+
+// peak_live_heap_bytes is positive even for a run that allocates little, and
+// grows by at least what a run keeps reachable: n strings of 256 bytes.
+func TestPeakLiveHeapGrowsWithAllocation(t *testing.T) {
+	script := writeScript(t, "def build(n):\n    return [\"x\" * 256 for i in range(n)]\n")
+	peak := func(n int) float64 {
+		statsFile := filepath.Join(t.TempDir(), "stats.json")
+		var out, errb bytes.Buffer
+		args := []string{"--filename", script, "--entry", "build", "--args-json", fmt.Sprintf("[%d]", n), "--stats", statsFile}
+		if code := Main(args, &out, &errb); code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+		var st map[string]any
+		data, _ := os.ReadFile(statsFile)
+		if err := json.Unmarshal(data, &st); err != nil {
+			t.Fatal(err)
+		}
+		v, ok := st["peak_live_heap_bytes"].(float64)
+		if !ok {
+			t.Fatalf("--stats has no numeric peak_live_heap_bytes: %s", data)
+		}
+		return v
+	}
+	small, big := peak(0), peak(100000)
+	if small <= 0 {
+		t.Errorf("peak_live_heap_bytes of a small run = %v, want > 0", small)
+	}
+	if kept := 100000 * 256.0; big < small+kept {
+		t.Errorf("peak_live_heap_bytes = %v after keeping %v bytes reachable, %v before", big, kept, small)
 	}
 }

@@ -52,4 +52,8 @@ func TestBinary(t *testing.T) {
 				c.args, code, so.String(), se.String(), c.code, c.stdout, c.stderr)
 		}
 	}
+	// --help is not a usage error: exit 0, the text on stdout (rz checks the text).
+	if out, err := exec.Command(bin, "--help").Output(); err != nil || !strings.Contains(string(out), "--filename FILE") {
+		t.Errorf("--help: %v; stdout begins %.60q", err, out)
+	}
 }
