@@ -24,10 +24,10 @@ $(RZSCRIPT): $(GO_SOURCES)
 	cd emulator && go build -o ../$(RZSCRIPT) ./cmd/rzscript
 
 run: setup
-	$(PY) tests/run_sample.py
+	$(PY) -m harness.preview
 
 run-live: setup
-	$(PY) tests/run_sample.py --live
+	$(PY) -m harness.preview --live
 
 test: setup
 	cd emulator && go test ./...

@@ -57,13 +57,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.mock_tailscale import (  # noqa: E402 - after the sys.path set-up
+from harness.mock import (  # noqa: E402 - after the sys.path set-up
     DEFAULT_OAUTH_CLIENT_ID,
     DEFAULT_OAUTH_CLIENT_SECRET,
     MockTailscale,
     Tailnet,
 )
-from tests.scenario import (  # noqa: E402
+from harness.scenario import (  # noqa: E402
     display_path,
     prepare_script,
     run_rzscript,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scenario import display_path, rzscript_path, script_path
+from harness.scenario import display_path, rzscript_path, script_path
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,8 @@ files by tests/scenario_table.py and must not drift from them."""
 
 from __future__ import annotations
 
-from tests.scenario import discover_scenarios
-from tests.scenario_table import FAULTS_FILE, REGENERATE, render
+from harness.scenario import discover_scenarios
+from harness.scenario_table import FAULTS_FILE, REGENERATE, render
 
 
 def test_faults_table_is_up_to_date():
@@ -23,4 +23,4 @@ def test_faults_table_is_up_to_date():
 def test_every_scenario_has_a_row():
     text = render()
     for path in discover_scenarios():
-        assert f"[{path.stem}](../fixtures/scenarios/{path.name})" in text, path.name
+        assert f"[{path.stem}](scenarios/{path.name})" in text, path.name

@@ -45,8 +45,8 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, note, seed, settings
 from hypothesis import strategies as st
 
-from tests.invariants import run_invariants
-from tests.scenario import REPO_ROOT, run_scenario, scenario_from_dict
+from harness.invariants import run_invariants
+from harness.scenario import REPO_ROOT, run_scenario, scenario_from_dict
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 FUZZ_SEED = os.environ.get("FUZZ_SEED", "").strip()

@@ -21,9 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.expectations import check_expectations
-from tests.invariants import INVARIANTS, run_invariants, validate_asset
-from tests.mock_tailscale import (
+from harness.expectations import check_expectations
+from harness.invariants import INVARIANTS, run_invariants, validate_asset
+from harness.mock import (
     ALL_ONLY_FIELDS,
     DEFAULT_API_KEY,
     DEFAULT_OAUTH_CLIENT_ID,
@@ -33,7 +33,7 @@ from tests.mock_tailscale import (
     RecordedRequest,
     Tailnet,
 )
-from tests.scenario import (
+from harness.scenario import (
     RunResult,
     ScenarioError,
     load_scenario,
@@ -400,7 +400,7 @@ def test_stop_releases_the_port_and_idle_connections(tailnet):
 
 def test_standalone_prints_the_url_and_serves(tailnet_dir):
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.mock_tailscale", "--tailnet", str(tailnet_dir), "--port", "0"],
+        [sys.executable, "-m", "harness.mock", "--tailnet", str(tailnet_dir), "--port", "0"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -922,7 +922,7 @@ def test_run_invariants_skips_by_name():
 
 
 def test_run_sample_table_and_redaction():
-    from tests.run_sample import asset_row, format_table, live_kwargs, redact
+    from harness.preview import asset_row, format_table, live_kwargs, redact
 
     asset = {**GOOD_ASSET, "osVersion": "24.04", "hostnames": ["db-router-01.tail0example.ts.net", "db-router-01"]}
     row = asset_row(asset)

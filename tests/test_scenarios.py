@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.expectations import check_expectations
-from tests.invariants import run_invariants
-from tests.scenario import ScenarioError, discover_scenarios, load_scenario, run_scenario
+from harness.expectations import check_expectations
+from harness.invariants import run_invariants
+from harness.scenario import ScenarioError, discover_scenarios, load_scenario, run_scenario
 
 
 def _cases():

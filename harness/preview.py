@@ -1,7 +1,7 @@
 """Show what the integration would import: `make run` (mock API) and `make run-live` (real API).
 
-    python tests/run_sample.py [--scenario FILE] [--output FILE]
-    python tests/run_sample.py --live [--strict] [--kwargs key=value ...]
+    python -m harness.preview [--scenario FILE] [--output FILE]
+    python -m harness.preview --live [--strict] [--kwargs key=value ...]
 
 Default: serve fixtures/scenarios/sample_tailnet.yaml (or, without that file, the sample
 tailnet with default settings) from the mock API, run tailscale.star with rzscript, and
@@ -20,11 +20,8 @@ import os
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.mock_tailscale import REPO_ROOT  # noqa: E402
-from tests.scenario import (  # noqa: E402
+from harness.mock import REPO_ROOT
+from harness.scenario import (
     SCENARIOS_DIR,
     RunResult,
     ScenarioError,

@@ -22,7 +22,7 @@ Use it as a context manager::
 
 Run it standalone (``make run`` style)::
 
-    python -m tests.mock_tailscale --scenario fixtures/scenarios/X.yaml --port 0
+    python -m harness.mock --scenario fixtures/scenarios/X.yaml --port 0
 """
 
 from __future__ import annotations
@@ -617,7 +617,7 @@ class MockTailscale:
 
     @classmethod
     def from_scenario(cls, scenario: Any, **kwargs) -> "MockTailscale":
-        """From a loaded `tests.scenario.Scenario` (or anything with tailnet/routes/auth)."""
+        """From a loaded `harness.scenario.Scenario` (or anything with tailnet/routes/auth)."""
         return cls(tailnet=scenario.tailnet, routes=scenario.routes, auth=scenario.auth, **kwargs)
 
     # -- lifecycle
@@ -839,7 +839,7 @@ _TAILNET_CACHE_SIZE = 4
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.mock_tailscale",
+        prog="python -m harness.mock",
         description="Serve a scenario's mock Tailscale API until interrupted; prints the base URL.",
     )
     parser.add_argument("--scenario", help="scenario YAML file (routes, tailnet, auth)")
@@ -849,7 +849,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.scenario:
-        from tests.scenario import ScenarioError, load_scenario  # late: scenario imports this module
+        from harness.scenario import ScenarioError, load_scenario  # late: scenario imports this module
 
         try:
             scenario = load_scenario(args.scenario)

@@ -20,20 +20,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a file: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from harness.scenario import REPO_ROOT, SCENARIOS_DIR, ScenarioError, discover_scenarios, parse_yaml
 
-from tests.scenario import REPO_ROOT, SCENARIOS_DIR, ScenarioError, discover_scenarios, parse_yaml  # noqa: E402
-
-FAULTS_FILE = REPO_ROOT / "tests" / "FAULTS.md"
-REGENERATE = ".venv/bin/python tests/scenario_table.py --write"
+FAULTS_FILE = REPO_ROOT / "fixtures" / "SCENARIOS.md"
+REGENERATE = ".venv/bin/python -m harness.scenario_table --write"
 PENDING_MARK = "PENDING SCRIPT FIX"
 API_PREFIX = "/api/v2"
 MAX_SITUATION = 260
 
 HEADER = f"""# What the integration survives
 
-Every scenario in [fixtures/scenarios/](../fixtures/scenarios/) with the outcome it proves, one
+Every scenario in [fixtures/scenarios/](scenarios/) with the outcome it proves, one
 row per file. The situation is the first sentence of the file's `description`; the outcome and
 the requests come from its `expect` block. Generated: run `{REGENERATE}` after adding or
 changing a scenario (`tests/test_faults_table.py` fails while this file is out of date).
@@ -143,7 +140,7 @@ def outcome_text(data: dict[str, Any]) -> str:
 
 
 def row(path: Path) -> str:
-    link = f"[{path.stem}](../fixtures/scenarios/{path.name})"
+    link = f"[{path.stem}](scenarios/{path.name})"
     try:
         data = parse_yaml(path.read_text(encoding="utf-8"), str(path))
     except (OSError, ScenarioError) as exc:

@@ -10,8 +10,8 @@ import json
 import re
 from typing import Any, Mapping
 
-from tests.mock_tailscale import RequestMatcher
-from tests.scenario import RunResult
+from harness.mock import RequestMatcher
+from harness.scenario import RunResult
 
 
 def _show(value: Any) -> str:

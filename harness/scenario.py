@@ -3,8 +3,8 @@
 A scenario (fixtures/scenarios/NAME.yaml, format in fixtures/README.md) names a
 tailnet, the kwargs, settings to rewrite in tailscale.star, override routes for the
 mock API and what must hold afterwards. `run_scenario` runs it once for one
-transport-error mode and returns a `RunResult`; `tests.expectations` and
-`tests.invariants` judge that result.
+transport-error mode and returns a `RunResult`; `harness.expectations` and
+`harness.invariants` judge that result.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from tests.mock_tailscale import (
+from harness.mock import (
     FIXTURES_DIR,
     REPO_ROOT,
     AuthConfig,
@@ -342,7 +342,7 @@ def validate_scenario(data: Any, source: str, fixtures_dir: Path = FIXTURES_DIR)
 
     skips = data.get("skip_invariants") or {}
     c.type(skips, (dict,), "skip_invariants", "a mapping invariant_name: reason")
-    from tests.invariants import INVARIANTS  # late: invariants imports this module's RunResult
+    from harness.invariants import INVARIANTS  # late: invariants imports this module's RunResult
 
     for name, reason in skips.items():
         if name not in INVARIANTS:

@@ -15,8 +15,8 @@ from typing import Any, Callable, Iterable, Mapping
 from pydantic import ValidationError
 from runzero.types import ImportAsset, NetworkInterface, Software, Vulnerability
 
-from tests.mock_tailscale import basic_credentials
-from tests.scenario import RunResult
+from harness.mock import basic_credentials
+from harness.scenario import RunResult
 
 MAX_ATTRIBUTES = 1024
 MAX_ATTRIBUTE_KEY = 256

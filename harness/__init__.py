@@ -1,0 +1,1 @@
+"""The Python library behind the tests, `make run` and `make bench`."""
