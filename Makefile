@@ -2,6 +2,7 @@
 # make run-live the script against the real Tailscale API (TAILSCALE_API_KEY, or
 #               TAILSCALE_OAUTH_CLIENT_ID + TAILSCALE_OAUTH_CLIENT_SECRET)
 # make test     Go unit tests and conformance probes of the emulator, then the pytest suite
+# make docs     regenerate fixtures/SCENARIOS.md and the generated tables of fixtures/README.md
 # make bench    requests, time and memory from 100 to 50,000 devices
 # Set-up (Python venv with pinned requirements, the rzscript binary) happens on demand.
 
@@ -11,7 +12,7 @@ PY := $(VENV)/bin/python
 RZSCRIPT := bin/rzscript
 GO_SOURCES := $(shell find emulator -name '*.go' -o -name 'go.mod' -o -name 'go.sum')
 
-.PHONY: setup run run-live test bench clean
+.PHONY: setup run run-live test docs bench clean
 
 setup: $(VENV)/.installed $(RZSCRIPT)
 
@@ -31,10 +32,13 @@ run-live: setup
 
 test: setup
 	cd emulator && go test ./...
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q
+
+docs: $(VENV)/.installed
+	$(PY) -m harness.docs
 
 bench: setup
-	$(PY) bench/run_bench.py
+	$(PY) -m bench.run_bench
 
 clean:
 	rm -rf $(VENV) bin out bench/out
