@@ -4,13 +4,15 @@ By default it serves fixtures/scenarios/sample_tailnet.yaml from the mock API, r
 tailscale.star on it with rzscript, and prints the script's log lines, a table of the assets,
 and where their JSON lines were written. With --live there is no mock: the script calls the
 real Tailscale API with credentials from the environment (TAILSCALE_API_KEY, or
-TAILSCALE_OAUTH_CLIENT_ID and TAILSCALE_OAUTH_CLIENT_SECRET). Secrets and tokens are never
-printed. Exits non-zero, with the script's error, when the run fails.
+TAILSCALE_OAUTH_CLIENT_ID and TAILSCALE_OAUTH_CLIENT_SECRET). Secrets, tokens and --kwargs
+values are never printed, not even in an error about a malformed argument. Exits non-zero,
+with the script's error, when the run fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Mapping
@@ -26,6 +28,18 @@ from harness.secrets import mask_secrets
 DEFAULT_SCENARIO = SCENARIOS_DIR / "sample_tailnet.yaml"
 LIVE_TIMEOUT = 600.0
 MAX_CELL = 48
+
+EXAMPLES = f"""examples:
+  make run                                   # this, with the defaults
+  .venv/bin/python -m harness.preview --script /tmp/edited.star
+        run an edited copy of the script against the mock (settings, logic, anything)
+  .venv/bin/python -m harness.preview --scenario fixtures/scenarios/list_429_then_200.yaml
+        watch one scenario (its settings are written into a copy of the script)
+  TAILSCALE_API_KEY=tskey-api-... .venv/bin/python -m harness.preview --live
+
+default scenario: {display_path(DEFAULT_SCENARIO)}; assets: {display_path(OUT_DIR)}/sample-assets.jsonl
+(mock) or {display_path(OUT_DIR)}/live-assets.jsonl (--live)."""
+
 
 def addresses_of(asset: dict) -> list[str]:
     found = []
@@ -88,39 +102,65 @@ def report(run: RzscriptRun, output: Path, secrets: list[str]) -> int:
     return 0
 
 
+def kwarg_pair(text: str) -> tuple[str, str]:
+    """KEY=VALUE; the message of a malformed one does not repeat it (it may be a secret)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError("expected KEY=VALUE (the value given is not shown: it may be a secret)")
+    return key, value
+
+
+class QuietParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors never repeat what was typed: a stray word may be a
+    secret meant for --kwargs (`--kwargs access_secret tskey-...`)."""
+
+    def parse_args(self, args=None, namespace=None):
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(f"{len(extras)} unrecognized argument(s), not shown (they may hold a secret)")
+        return namespace
+
+
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m harness.preview", description=__doc__.split("\n\n")[0])
+    ap = QuietParser(
+        prog="python -m harness.preview",
+        description=__doc__.split("\n\n")[0],
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # a prefix such as --s=... would be echoed back as ambiguous
+    )
+    ap.add_argument("--script", type=Path, help="the script to run, e.g. an edited copy of tailscale.star "
+                    f"(default {display_path(script_path())})")
     ap.add_argument("--scenario", type=Path,
                     help=f"the scenario the mock serves (default {display_path(DEFAULT_SCENARIO)})")
     ap.add_argument("--live", action="store_true",
                     help="call the real Tailscale API (credentials from the environment)")
     ap.add_argument("--strict", action="store_true", help="with --live: run rzscript with --strict")
-    ap.add_argument("--kwargs", action="append", default=[], metavar="KEY=VALUE", help="with --live: extra kwargs")
+    ap.add_argument("--kwargs", action="append", type=kwarg_pair, default=[], metavar="KEY=VALUE",
+                    help="a keyword argument of main(), added to or replacing the scenario's (or, with --live, "
+                    "the environment's); never printed")
     ap.add_argument("--output", type=Path, help="the assets JSON-lines file")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = parser()
-    args = ap.parse_args(argv)
-    script = script_path()
+    args = parser().parse_args(argv)
+    script = args.script or script_path()
+    extra_kwargs = dict(args.kwargs)
     try:
         if args.live:
             output = args.output or OUT_DIR / "live-assets.jsonl"
-            kwargs = live_kwargs(os.environ)
-            for item in args.kwargs:
-                key, sep, value = item.partition("=")
-                if not sep:
-                    ap.error(f"--kwargs {item!r}: expected KEY=VALUE")
-                kwargs[key] = value
+            kwargs = {**live_kwargs(os.environ), **extra_kwargs}
             run = run_rzscript(script, kwargs, ["--strict"] if args.strict else [], timeout=LIVE_TIMEOUT,
                                output=output)
             return report(run, output, list(kwargs.values()))
         output = args.output or OUT_DIR / "sample-assets.jsonl"
         scenario = load_scenario(args.scenario or DEFAULT_SCENARIO)
-        print(f"scenario: {display_path(scenario.path)} (mock Tailscale API)\n")
+        if extra_kwargs:
+            scenario = dataclasses.replace(scenario, kwargs={**scenario.kwargs, **extra_kwargs})
+        print(f"scenario: {display_path(scenario.path)} (mock Tailscale API); script: {display_path(script)}\n")
         result = run_scenario(scenario, script=script, output=output)
-        return report(result.run, output, result.secrets + result.traffic.issued_tokens)
+        return report(result.run, output, result.secrets + result.traffic.issued_tokens + list(extra_kwargs.values()))
     except (ScenarioError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
