@@ -3,7 +3,8 @@
 #               TAILSCALE_OAUTH_CLIENT_ID + TAILSCALE_OAUTH_CLIENT_SECRET)
 # make test     Go unit tests and conformance probes of the emulator, then the pytest suite
 # make docs     regenerate fixtures/SCENARIOS.md and the generated tables of fixtures/README.md
-# make bench    requests, time and memory from 100 to 50,000 devices
+# make bench    requests, time and memory from 100 to 50,000 devices, into bench/out/RESULTS.md
+# make bench-record the same, rewriting the tracked bench/RESULTS.md
 # Set-up (Python venv with pinned requirements, the rzscript binary) happens on demand.
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ PY := $(VENV)/bin/python
 RZSCRIPT := bin/rzscript
 GO_SOURCES := $(shell find emulator -name '*.go' -o -name 'go.mod' -o -name 'go.sum')
 
-.PHONY: setup run run-live test docs bench clean
+.PHONY: setup run run-live test docs bench bench-record clean
 
 setup: $(VENV)/.installed $(RZSCRIPT)
 
@@ -39,6 +40,9 @@ docs: $(VENV)/.installed
 
 bench: setup
 	$(PY) -m bench.run_bench
+
+bench-record: setup
+	$(PY) -m bench.run_bench --results bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) bin out bench/out

@@ -16,10 +16,10 @@ whose posture calls all answer 403.
 It prints one Markdown table (requests by endpoint as the mock recorded them, bytes
 received, wall time, script time without HTTP, devices per second of script time, peak
 RSS of rzscript, assets), then PASS/FAIL per target, then how much of the time the mock
-itself spent serving. A run of the full default sizes also writes all of it, with the
-machine's details, to bench/RESULTS.md; a partial run (--sizes, --quick) writes there only
-when --results names the file. The "Notes" section of an existing RESULTS.md (between the
-NOTES markers) is kept. Exit status 1 when a target fails or a run breaks.
+itself spent serving, and writes all of it, with the machine's details, to
+bench/out/RESULTS.md (git-ignored), or to --results FILE: `make bench-record` writes the
+tracked bench/RESULTS.md. The "Notes" section of an existing report (between the NOTES
+markers) is kept. Exit status 1 when a target fails or a run breaks.
 
 Measuring notes:
 - Peak RSS is what rzscript reports in its --stats: the high-water mark of its own address
@@ -65,7 +65,7 @@ from harness.tailnet import Tailnet, load_tailnet
 # What a generated tailnet depends on: the generator, and the placeholder names it hands out.
 GENERATOR_SOURCES = (Path(generate_tailnet.__file__), Path(hostnames.__file__))
 DEFAULT_OUT_DIR = BENCH_DIR / "out"
-DEFAULT_RESULTS = BENCH_DIR / "RESULTS.md"
+RECORDED_RESULTS = BENCH_DIR / "RESULTS.md"  # tracked; written only by `make bench-record`
 
 DEFAULT_SIZES = (100, 1000, 10000, 50000)
 QUICK_SIZES = (100, 1000)
@@ -561,7 +561,7 @@ def render_results(
         "",
         "What `tailscale.star` costs as the tailnet grows, measured by `bench/run_bench.py`: synthetic "
         "tailnets from `bench/generate_tailnet.py`, served by the mock API `harness/mock.py`, run through "
-        "`bin/rzscript`. Regenerate with `make bench`.",
+        "`bin/rzscript`. `make bench-record` rewrites this file (`make bench` writes `bench/out/RESULTS.md`).",
         "",
         f"Command: `{args_line}`",
         "",
@@ -724,8 +724,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cpuprofile-dir", type=Path, help="pass --cpuprofile DIR/<run>.cpu.pprof to rzscript")
     ap.add_argument("--starlark-profile-dir", type=Path, help="pass --starlark-profile DIR/<run>.star.pprof to "
                     "rzscript: time by script function")
-    ap.add_argument("--results", type=Path, help="write the Markdown report here (default: bench/RESULTS.md, "
-                    "but only for a run of the full default sizes)")
+    ap.add_argument("--results", type=Path, help="write the Markdown report here (default: OUT_DIR/RESULTS.md; "
+                    f"`make bench-record` gives {display_path(RECORDED_RESULTS)})")
     ap.add_argument("--json", type=Path, help="also write the raw results as JSON here")
     ap.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, help="generated tailnets and scratch "
                     "(default bench/out)")
@@ -744,8 +744,7 @@ def main(argv=None) -> int:
             ap.error(f"--env wants KEY=VALUE, got {item!r}")
         env[key] = value
     sizes = args.sizes or (list(QUICK_SIZES) if args.quick else list(DEFAULT_SIZES))
-    full = sorted(sizes) == sorted(DEFAULT_SIZES) and not args.script and not env and args.seed == 1
-    results_path = args.results or (DEFAULT_RESULTS if full else None)
+    results_path = args.results or args.out_dir / "RESULTS.md"
     script = args.script or script_path()
     binary = args.rzscript or rzscript_path()
 
@@ -773,16 +772,13 @@ def main(argv=None) -> int:
     print(f"\n(benchmark took {time.monotonic() - started:.0f} s; load average {load_before:.2f} -> {load_after:.2f})")
 
     shown_args = ["python -m bench.run_bench", *(argv if argv is not None else sys.argv[1:])]
-    if results_path is not None:
-        text = render_results(
-            results, checks, direct, machine_info(binary, script), " ".join(shown_args),
-            (load_before, load_after), profile_top(args.cpuprofile_dir, results, binary), keep_notes(results_path),
-        )
-        results_path.parent.mkdir(parents=True, exist_ok=True)
-        results_path.write_text(text)
-        print(f"wrote {display_path(results_path)}")
-    else:
-        print(f"(partial run: {display_path(DEFAULT_RESULTS)} left as it is; --results FILE writes a report)")
+    text = render_results(
+        results, checks, direct, machine_info(binary, script), " ".join(shown_args),
+        (load_before, load_after), profile_top(args.cpuprofile_dir, results, binary), keep_notes(results_path),
+    )
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(text)
+    print(f"wrote {display_path(results_path)}")
     payload = {
         "sizes": sizes, "seed": args.seed, "env": env, "script": display_path(script),
         "results": [r.as_dict() for r in results], "checks": [asdict(c) for c in checks], "mock_direct": direct,

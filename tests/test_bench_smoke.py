@@ -123,3 +123,10 @@ def test_tailnet_is_regenerated_only_when_stale(tmp_path):
     run_bench.ensure_tailnet(tmp_path, 5, 2, log=messages.append)
     assert len(messages) == 2 and (directory / "devices.json").read_bytes() != first  # new seed
 
+
+def test_the_default_report_is_untracked(smoke):
+    process, _, _, _ = smoke
+    assert "wrote " in process.stdout
+    parser_help = subprocess.run([sys.executable, "-m", "bench.run_bench", "--help"], cwd=REPO_ROOT,
+                                 capture_output=True, text=True, timeout=60).stdout
+    assert "OUT_DIR/RESULTS.md" in parser_help and "bench-record" in parser_help
