@@ -81,7 +81,7 @@ def request_matcher(spec: Mapping[str, Any]) -> RequestMatcher:
     return RequestMatcher(spec.get("method"), spec.get("path"), spec.get("path_regex"), spec["query"])
 
 
-def route(spec: Mapping[str, Any], fixtures_dir: Path = FIXTURES_DIR, where: str = "routes[0]") -> Route:
+def route(spec: Mapping[str, Any], where: str = "route", fixtures_dir: Path = FIXTURES_DIR) -> Route:
     """A scenario route spec (checked and completed by the schema's ROUTE section) as a Route."""
     spec = ROUTE.load(dict(spec), where, Checker("<mock>", fixtures_dir))
     responses = [canned_response(r, fixtures_dir) for r in spec["responses"]]
@@ -117,7 +117,7 @@ class MockTailscale:
         self.tailnet = tailnet
         self.api = TailnetAPI(tailnet, auth_config(auth))
         self.server = CannedServer(
-            [route(spec, fixtures_dir, f"routes[{i}]") for i, spec in enumerate(routes)],
+            [route(spec, f"routes[{i}]", fixtures_dir) for i, spec in enumerate(routes)],
             self.api.answer,
             unmatched=NOT_FOUND,
             port=port,
@@ -125,18 +125,18 @@ class MockTailscale:
             name="mock-tailscale",
         )
 
-    def __enter__(self) -> MockTailscale:
+    def start(self) -> MockTailscale:
         self.server.start()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.server.stop()
-
-    def start(self) -> MockTailscale:
-        return self.__enter__()
-
     def stop(self) -> None:
         self.server.stop()
+
+    def __enter__(self) -> MockTailscale:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
     @property
     def url(self) -> str:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from harness.canned_server import WHEN_EXHAUSTED, query_text
 from harness.invariants import INVARIANTS
@@ -47,7 +47,7 @@ class Checker:
         self.source = source
         self.fixtures_dir = fixtures_dir
 
-    def fail(self, where: str, problem: str):
+    def fail(self, where: str, problem: str) -> NoReturn:
         raise ScenarioError(f"{self.source}: {where}: {problem}" if where else f"{self.source}: {problem}")
 
 
@@ -79,14 +79,22 @@ def _expect(value: Any, types: tuple, where: str, c: Checker, what: str) -> Any:
 class Text(Type):
     what = "string"
 
-    def __init__(self, blank_problem: str | None = None):
-        self.blank_problem = blank_problem  # None: blank is fine
+    def check(self, value, where, c):
+        return _expect(value, (str,), where, c, "a string")
+
+
+class NonBlankText(Type):
+    """A string with something in it, read without its surrounding white space."""
+
+    what = "string"
+
+    def __init__(self, blank_problem: str):
+        self.blank_problem = blank_problem
 
     def check(self, value, where, c):
-        _expect(value, (str,), where, c, "a string")
-        if self.blank_problem and not value.strip():
+        if not _expect(value, (str,), where, c, "a string").strip():
             c.fail(where, self.blank_problem)
-        return value.strip() if self.blank_problem else value
+        return value.strip()
 
 
 class Boolean(Type):
@@ -347,13 +355,16 @@ class AssetFields(Type):
 # --------------------------------------------------------------------------- sections
 
 
-class _Absent:
+class _Marker:
+    def __init__(self, name: str):
+        self.name = name
+
     def __repr__(self):
-        return "ABSENT"
+        return self.name
 
 
-ABSENT = _Absent()  # the key stays out of the loaded mapping when the file leaves it out
-REQUIRED = _Absent()
+ABSENT = _Marker("ABSENT")  # no default: the key stays out of the loaded mapping when the file leaves it out
+REQUIRED = _Marker("REQUIRED")  # the file must give the key
 
 
 @dataclass(frozen=True)
@@ -377,16 +388,13 @@ Rule = Callable[[dict, str, Checker], None]
 
 
 class Section:
-    """A mapping of declared keys. open: other keys are allowed and kept as they are."""
+    """A mapping of declared keys. open_keys: other keys are allowed and kept as they are."""
 
     def __init__(self, what: str, keys: Iterable[Key], rules: Iterable[Rule] = (), open_keys: bool = False):
         self.what = what
         self.keys = {key.name: key for key in keys}
         self.rules = tuple(rules)
         self.open_keys = open_keys
-
-    def __getitem__(self, name: str) -> Key:
-        return self.keys[name]
 
     def defaults(self) -> dict:
         """The keys that have a plain default, with it."""
@@ -398,7 +406,7 @@ class Section:
 
     def load(self, value: Any, where: str, c: Checker) -> dict:
         """value checked and with defaults filled in."""
-        if value is None and where:
+        if value is None and where:  # a nested key written with nothing under it (`expect:`)
             value = {}
         if not isinstance(value, dict):
             c.fail(where, "the file is empty" if value is None else f"expected a mapping, got {type(value).__name__}")
@@ -545,7 +553,7 @@ AUTH = Section("auth", [
 ])
 
 SCENARIO = Section("scenario", [
-    Key("description", Text(blank_problem="must say what the scenario covers"), "The situation and what must "
+    Key("description", NonBlankText("must say what the scenario covers"), "The situation and what must "
         "hold: a non-empty string. Its first sentence is the scenario's row in the scenario table.",
         default=REQUIRED),
     Key("tailnet", TAILNET, "Serve `fixtures/tailnets/NAME` through the [built-in routes](#built-in-routes). "
