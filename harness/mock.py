@@ -93,8 +93,9 @@ def auth_config(spec: Mapping[str, Any] | None) -> AuthConfig:
     return AuthConfig(**AUTH.load(dict(spec or {}), "auth", Checker("<mock>")))
 
 
-class MockTailscale:
-    """The mock API server. Start and stop it with `with`, or `start()` / `stop()`.
+class MockTailscale(CannedServer):
+    """The mock API server: a CannedServer whose fallback is the tailnet model. Start and stop
+    it with `with`, or `start()` / `stop()`.
 
     tailnet: None (no built-in tailnet: device routes answer 404), a name under
     fixtures/tailnets/, a directory path, or a `Tailnet` object.
@@ -116,7 +117,7 @@ class MockTailscale:
             tailnet = load_tailnet(tailnet_dir(tailnet, fixtures_dir))
         self.tailnet = tailnet
         self.api = TailnetAPI(tailnet, auth_config(auth))
-        self.server = CannedServer(
+        super().__init__(
             [route(spec, f"routes[{i}]", fixtures_dir) for i, spec in enumerate(routes)],
             self.api.answer,
             unmatched=NOT_FOUND,
@@ -124,31 +125,6 @@ class MockTailscale:
             verbose=verbose,
             name="mock-tailscale",
         )
-
-    def start(self) -> MockTailscale:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> MockTailscale:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.server.requests
 
     @property
     def issued_tokens(self) -> list[str]:
@@ -160,7 +136,7 @@ class MockTailscale:
 
     def traffic(self) -> Traffic:
         """What the mock saw and sent so far."""
-        requests = self.server.requests
+        requests = self.requests
         return Traffic(
             requests=requests,
             issued_tokens=self.api.issued_tokens,

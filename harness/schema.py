@@ -76,11 +76,20 @@ def _expect(value: Any, types: tuple, where: str, c: Checker, what: str) -> Any:
     return value
 
 
-class Text(Type):
-    what = "string"
+class Kind(Type):
+    """A value of one JSON kind, taken as it is."""
+
+    def __init__(self, what: str, types: tuple, expected: str):
+        self.what = what
+        self.types = types
+        self.expected = expected
 
     def check(self, value, where, c):
-        return _expect(value, (str,), where, c, "a string")
+        return _expect(value, self.types, where, c, self.expected)
+
+
+TEXT = Kind("string", (str,), "a string")
+BOOLEAN = Kind("true/false", (bool,), "true or false")
 
 
 class NonBlankText(Type):
@@ -92,16 +101,10 @@ class NonBlankText(Type):
         self.blank_problem = blank_problem
 
     def check(self, value, where, c):
-        if not _expect(value, (str,), where, c, "a string").strip():
+        text = TEXT.check(value, where, c).strip()
+        if not text:
             c.fail(where, self.blank_problem)
-        return value.strip()
-
-
-class Boolean(Type):
-    what = "true/false"
-
-    def check(self, value, where, c):
-        return _expect(value, (bool,), where, c, "true or false")
+        return text
 
 
 class Seconds(Type):
@@ -480,17 +483,17 @@ RESPONSE = Section("response", [
     Key("json", Type(), "The body as JSON, with `Content-Type: application/json`.", shown_default="–"),
     Key("json_file", JSON_FIXTURE_FILE, "The body from a file, path relative to `fixtures/`. "
         "The file must be valid JSON, and it is served byte for byte.", shown_default="–"),
-    Key("body", Text(), "A raw text body, with `Content-Type: text/plain`.", shown_default="–"),
+    Key("body", TEXT, "A raw text body, with `Content-Type: text/plain`.", shown_default="–"),
     Key("body_file", FIXTURE_FILE, "A raw body from a file relative to `fixtures/`. "
         "A `.json` file is served as JSON, and any other file as text.", shown_default="–"),
     Key("headers", ScalarMap(), "Extra response headers, for example `{Retry-After: \"1\"}`. "
         "They may override `Content-Type`.", default={}),
     Key("delay", Seconds(zero_allowed=True), "Seconds to wait before answering. Use it with the script's "
         "`REQUEST_TIMEOUT` to cause a timeout.", default=0.0, shown_default="`0`"),
-    Key("drop", Boolean(), "Close the connection without answering. Go's client silently retries an idempotent "
+    Key("drop", BOOLEAN, "Close the connection without answering. Go's client silently retries an idempotent "
         "request once on a *reused* keep-alive connection, so a single drop may go unseen. Repeat the drop (the "
         "default `repeat_last` does that) when the script must see a transport error.", default=False),
-    Key("template", Boolean(), "In the body, replace `{authorization}` with the request's `Authorization` header "
+    Key("template", BOOLEAN, "In the body, replace `{authorization}` with the request's `Authorization` header "
         "value and `{token}` with its credential (the bearer token, or the Basic user name). In a `json` or "
         "`json_file` body they are JSON-escaped. Use it to test that the script never echoes a response that "
         "contains the credential.", default=False),
@@ -574,7 +577,7 @@ SCENARIO = Section("scenario", [
         "scenario.", default={}),
     Key("transport_errors", TextList(OneOf(*TRANSPORT_MODES), one_each=True), "Run once per mode (`none`, "
         "`abort`) with `rzscript --transport-errors MODE`. The test id is `NAME-MODE`.", default=["none"]),
-    Key("strict", Boolean(), "Run rzscript with `--strict`, which rejects what runZero would only tolerate.",
+    Key("strict", BOOLEAN, "Run rzscript with `--strict`, which rejects what runZero would only tolerate.",
         default=True, rzscript_option="--strict"),
     Key("invalid_ip", OneOf("none", "abort"), "`rzscript --invalid-ip`: whether `net.ip_address` returns `None` "
         "(`none`) or raises (`abort`) on a string that is not an address. runZero does not document which; a "
