@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate a synthetic tailnet in the recorded-fixture format.
 
-    python bench/generate_tailnet.py --devices N --out DIR [--seed S] [--now RFC3339]
+    python -m bench.generate_tailnet --devices N --out DIR [--seed S] [--now RFC3339]
 
 writes DIR/devices.json (the body of `GET /api/v2/tailnet/-/devices?fields=all`,
 `{"devices": [...]}`) and DIR/posture.json (device nodeId -> body of
@@ -11,23 +11,25 @@ The mix follows fixtures/tailnets/sample: Linux servers, subnet routers, exit no
 (approved and awaiting approval), ephemeral containers, macOS, Windows, iPhone,
 iPad, Android, Apple TV, FreeBSD and shared-in external devices, plus the odd
 unauthorized, never-connected, stale, expiring, expired, tailnet-lock-broken,
-multiply-connected and `localhost`-named device. Every value is an
+multiply-connected device and one named by a placeholder such as `localhost` (from
+harness.hostnames, the list the script drops). Every value is an
 example/documentation value (example.com users, tail0example.ts.net names,
 100.64.0.0/10 and fd7a:115c:a1e0::/48 addresses, RFC 5737/3849 endpoints).
 
 Output is a pure function of (devices, seed, now): same arguments, same bytes.
-Standard library only.
+Standard library and the harness only.
 """
 
 import argparse
-import calendar
 import json
 import os
 import random
 import sys
 import time
 
-DEFAULT_NOW = "2026-11-28T12:00:00Z"
+from harness.hostnames import PLACEHOLDER_HOSTNAMES
+from harness.times import FIXTURES_NOW, parse_rfc3339
+
 DOMAIN = "tail0example.ts.net"
 ZERO_TIME = "0001-01-01T00:00:00Z"
 EXIT_ROUTES = ("0.0.0.0/0", "::/0")
@@ -133,10 +135,6 @@ OS_VERSIONS = {
     "tvos": ("26.1", "18.6"),
     "freebsd": ("14.3-RELEASE-p4", "14.2-RELEASE-p6", "13.5-RELEASE-p3"),
 }
-
-
-def parse_now(text):
-    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
 
 
 def rfc3339(epoch):
@@ -388,7 +386,7 @@ class Generator:
         else:
             hostname, kind_tags = self.hostname_for(kind, first)
         if os_name == "linux" and kind != "container" and not external and rng.random() < 0.01:
-            hostname = "localhost"
+            hostname = rng.choice(PLACEHOLDER_HOSTNAMES)
 
         # connection state: online / recently offline / stale / never connected
         r = rng.random()
@@ -636,15 +634,18 @@ def posture_body(attributes, expiries):
     return body
 
 
-def generate(n, seed=1, now=DEFAULT_NOW):
+def generate(n, seed=1, now=FIXTURES_NOW):
     """Return (devices_body, posture_map) for a synthetic tailnet of n devices."""
     if n < 0:
         raise ValueError("device count must be >= 0")
-    gen = Generator(seed, parse_now(now))
+    moment = parse_rfc3339(now)
+    if moment is None:
+        raise ValueError(f"now must be an RFC 3339 time, not {now!r}")
+    gen = Generator(seed, int(moment.timestamp()))
     rng = gen.rng
     kinds = rng.choices(KINDS, weights=[w for _, w in KIND_WEIGHTS], k=n)
     if n >= len(KINDS):  # every kind at least once, at seeded positions
-        for kind, pos in zip(KINDS, rng.sample(range(n), len(KINDS))):
+        for kind, pos in zip(KINDS, rng.sample(range(n), len(KINDS)), strict=True):
             kinds[pos] = kind
     devices = []
     posture = {}
@@ -660,7 +661,7 @@ def encode(obj):
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
-def write(out_dir, n, seed=1, now=DEFAULT_NOW):
+def write(out_dir, n, seed=1, now=FIXTURES_NOW):
     devices, posture = generate(n, seed, now)
     os.makedirs(out_dir, exist_ok=True)
     sizes = {}
@@ -677,15 +678,13 @@ def main(argv=None):
     ap.add_argument("--devices", type=int, required=True, help="number of devices")
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    ap.add_argument("--now", default=DEFAULT_NOW,
-                    help="reference time, RFC 3339 UTC (default %s)" % DEFAULT_NOW)
+    ap.add_argument("--now", default=FIXTURES_NOW,
+                    help="reference time, RFC 3339 (default %s)" % FIXTURES_NOW)
     args = ap.parse_args(argv)
     if args.devices < 0:
         ap.error("--devices must be >= 0")
-    try:
-        parse_now(args.now)
-    except ValueError:
-        ap.error("--now must look like 2026-11-28T12:00:00Z")
+    if parse_rfc3339(args.now) is None:
+        ap.error("--now must be an RFC 3339 time such as %s" % FIXTURES_NOW)
     started = time.monotonic()
     sizes = write(args.out, args.devices, args.seed, args.now)
     print("wrote %d devices to %s (devices.json %d bytes, posture.json %d bytes) in %.1fs" % (

@@ -1,36 +1,36 @@
 #!/usr/bin/env python3
 """What tailscale.star costs as the tailnet grows (`make bench`).
 
-    .venv/bin/python bench/run_bench.py [--sizes 100,1000] [--quick] [--seed S]
+    .venv/bin/python -m bench.run_bench [--sizes 100,1000] [--quick] [--seed S]
         [--repeat K] [--cpuprofile-dir DIR] [--starlark-profile-dir DIR]
         [--results FILE] [--json FILE] [--script FILE] [--rzscript FILE] [--env K=V]
 
 For each N (default 100, 1,000, 10,000 and 50,000) it generates a synthetic tailnet with
 bench/generate_tailnet.py into bench/out/tailnet-N/ (only when missing, or when the
-generator, the seed or N changed: see stamp.json there), serves it with the mock
-Tailscale API (tests/mock_tailscale.py) and runs tailscale.star through bin/rzscript
-with posture off and on. At one size (1,000 when it is run, else the smallest) it adds
-an OAuth run (posture off and on) and a run whose posture calls all answer 403.
+generator, the seed or N changed: see stamp.json there) and runs tailscale.star on it, posture
+off and on, through the harness's one run-a-scenario path (harness.run: the mock Tailscale
+API of harness.mock, bin/rzscript, the same rzscript options as every scenario). At one size
+(1,000 when it is run, else the smallest) it adds an OAuth run (posture off and on) and a run
+whose posture calls all answer 403.
 
 It prints one Markdown table (requests by endpoint as the mock recorded them, bytes
 received, wall time, script time without HTTP, devices per second of script time, peak
 RSS of rzscript, assets), then PASS/FAIL per target, then how much of the time the mock
-itself spent serving. A run of the full default sizes also writes all of it, with the
-machine's details, to bench/RESULTS.md; a partial run (--sizes, --quick) writes there
-only when --results names the file. The "Notes" section of an existing RESULTS.md (between
-the NOTES markers) is kept. Exit status 1 when a target fails or a run breaks.
+itself spent serving, and writes all of it, with the machine's details, to
+bench/out/RESULTS.md (git-ignored), or to --results FILE: `make bench-record` writes the
+tracked bench/RESULTS.md. The "Notes" section of an existing report (between the NOTES
+markers) is kept. Exit status 1 when a target fails or a run breaks.
 
 Measuring notes:
-- rzscript is started from a small /bin/sh rather than from this Python process. Linux
-  keeps a process's peak RSS (ru_maxrss) across execve, and Python spawns children with
-  vfork, so an rzscript started directly from here would report this process's RSS
-  (several hundred MB with a 50,000-device mock loaded) as its own.
+- Peak RSS is what rzscript reports in its --stats: the high-water mark of its own address
+  space (VmHWM), so the memory of this process, which holds the mock and the loaded tailnet,
+  does not count in it.
 - "script s" is rzscript's wall time minus the time spent inside http calls, so the mock
   can never inflate it. The mock's own CPU time is measured as this process's CPU time
   during each run (its only work then is serving), and once more with a direct client.
 - Timings on a shared 2-core machine are noisy; --repeat K keeps the fastest of K runs. The
   two posture-off runs the linearity target compares (1,000 and 50,000 devices) always run
-  at least 3 times.
+  at least LINEARITY_REPEAT (5) times.
 """
 
 from __future__ import annotations
@@ -53,35 +53,26 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench import generate_tailnet
+from harness import hostnames
+from harness.mock import MockTailscale
+from harness.paths import BENCH_DIR, display_path, rzscript_path, script_path
+from harness.run import run_scenario
+from harness.scenario import scenario_from_dict
+from harness.schema import DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET
+from harness.tailnet import Tailnet, load_tailnet
 
-from tests.mock_tailscale import (  # noqa: E402 - after the sys.path set-up
-    DEFAULT_OAUTH_CLIENT_ID,
-    DEFAULT_OAUTH_CLIENT_SECRET,
-    MockTailscale,
-    Tailnet,
-)
-from tests.scenario import (  # noqa: E402
-    display_path,
-    prepare_script,
-    run_rzscript,
-    rzscript_path,
-    scenario_from_dict,
-    script_path,
-)
-
-BENCH_DIR = ROOT / "bench"
-GENERATOR = BENCH_DIR / "generate_tailnet.py"
+# What a generated tailnet depends on: the generator, and the placeholder names it hands out.
+GENERATOR_SOURCES = (Path(generate_tailnet.__file__), Path(hostnames.__file__))
 DEFAULT_OUT_DIR = BENCH_DIR / "out"
-DEFAULT_RESULTS = BENCH_DIR / "RESULTS.md"
+RECORDED_RESULTS = BENCH_DIR / "RESULTS.md"  # tracked; written only by `make bench-record`
 
 DEFAULT_SIZES = (100, 1000, 10000, 50000)
 QUICK_SIZES = (100, 1000)
 EXTRAS_SIZE = 1000  # the OAuth and posture-403 runs
 LINEARITY_BASE, LINEARITY_TOP, LINEARITY_TOLERANCE = 1000, 50000, 0.25
-LINEARITY_REPEAT = 5  # runs of the two posture-off cases the ratio compares, fastest kept: a 1,000-device run is mostly noise
+# Runs of the two posture-off cases the linearity ratio compares, fastest kept: a 1,000-device run is mostly noise.
+LINEARITY_REPEAT = 5
 BIG_SIZE, WALL_LIMIT_S, RSS_LIMIT_BYTES = 50000, 60.0, 1.5e9
 DEFAULT_TIMEOUT = 900.0
 
@@ -100,7 +91,10 @@ NOTES_END = "<!-- END NOTES -->"
 
 
 def generator_hash() -> str:
-    return hashlib.sha256(GENERATOR.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for source in GENERATOR_SOURCES:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
 
 
 def ensure_tailnet(out_dir: Path, n: int, seed: int, log=print) -> Path:
@@ -117,13 +111,8 @@ def ensure_tailnet(out_dir: Path, n: int, seed: int, log=print) -> Path:
     if current:
         return directory
     log(f"generating {n:,} devices (seed {seed}) into {display_path(directory)}")
-    if stamp_file.exists():
-        stamp_file.unlink()
-    subprocess.run(
-        [sys.executable, str(GENERATOR), "--devices", str(n), "--seed", str(seed), "--out", str(directory)],
-        check=True,
-        stderr=subprocess.DEVNULL,
-    )
+    stamp_file.unlink(missing_ok=True)
+    generate_tailnet.write(str(directory), n, seed)
     stamp_file.write_text(json.dumps(stamp, indent=1) + "\n")
     return directory
 
@@ -150,7 +139,9 @@ class RunSpec:
 
 
 @dataclass
-class RunResult:
+class Measurement:
+    """One benchmark run: what the mock counted and what rzscript reported."""
+
     spec: RunSpec
     devices: int = 0  # devices in the served tailnet
     shared_in: int = 0  # of them, shared in from other tailnets (no posture call is made for those)
@@ -230,31 +221,29 @@ def run_once(
     cpuprofile: Path | None = None,
     starlark_profile: Path | None = None,
     env: dict | None = None,
-) -> RunResult:
-    """One rzscript run against a fresh mock serving `tailnet` (already loaded, so the 50,000-device
-    list is read once per size, not once per run)."""
+) -> Measurement:
+    """One run of the scenario for `spec` over the tailnet in tailnet_directory (`tailnet`, the
+    same directory already loaded: the mock reuses it, so the 50,000-device list is read once
+    per size, not once per run)."""
     scenario = scenario_for(spec, tailnet_directory, timeout)
-    result = RunResult(spec=spec, devices=len(tailnet.devices),
-                       shared_in=sum(1 for d in tailnet.devices if d.get("isExternal") is True))
+    result = Measurement(spec=spec, devices=len(tailnet.devices),
+                         shared_in=sum(1 for d in tailnet.devices if d.get("isExternal") is True))
     run_dir = Path(tempfile.mkdtemp(prefix=spec.slug + "-", dir=workdir))
     try:
-        prepared = prepare_script(script, scenario.settings, run_dir)
-        extra = []
+        profilers = []
         if cpuprofile is not None:
-            extra += ["--cpuprofile", str(cpuprofile)]
+            profilers += ["--cpuprofile", str(cpuprofile)]
         if starlark_profile is not None:
-            extra += ["--starlark-profile", str(starlark_profile)]
-        with MockTailscale(tailnet=tailnet, routes=scenario.routes, auth=scenario.auth) as mock:
-            mock_before = resource.getrusage(resource.RUSAGE_SELF)
-            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            run = run_rzscript(
-                prepared, scenario.kwargs, route_url=mock.url, now=scenario.now, strict=scenario.strict,
-                timeout=timeout, output=run_dir / "assets.jsonl", rzscript=rzscript, extra_args=extra,
-                env=env, parse_output=False,
-            )
-            mock_after = resource.getrusage(resource.RUSAGE_SELF)
-            children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            requests = mock.requests
+            profilers += ["--starlark-profile", str(starlark_profile)]
+        mock_before = resource.getrusage(resource.RUSAGE_SELF)
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        scenario_result = run_scenario(
+            scenario, script=script, rzscript=rzscript, output=run_dir / "assets.jsonl",
+            extra_options=profilers, env=env, parse_output=False,
+        )
+        mock_after = resource.getrusage(resource.RUSAGE_SELF)
+        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        run = scenario_result.run
         # The mock runs in this process; rzscript's stdout and stderr reach it through pipes,
         # which costs a little CPU here too, but a benchmark run prints a handful of lines.
         result.mock_cpu_s = _cpu_seconds(mock_after) - _cpu_seconds(mock_before)
@@ -263,7 +252,7 @@ def run_once(
         result.timed_out = run.timed_out
         result.exit_code = run.exit_code
         other = collections.Counter()
-        for req in requests:
+        for req in scenario_result.traffic.requests:
             if req.method == "GET" and LIST_PATH.match(req.path):
                 result.list_calls += 1
             elif req.method == "POST" and req.path == TOKEN_PATH:
@@ -355,7 +344,7 @@ def fmt_int(value: int) -> str:
     return f"{value:,}"
 
 
-def table(results: list[RunResult]) -> str:
+def table(results: list[Measurement]) -> str:
     header = (
         "| N | posture | auth | list | token | attributes | other | bytes received | wall s "
         "| script s (excl. HTTP) | devices/s (script) | peak RSS MB | assets |"
@@ -374,7 +363,7 @@ def table(results: list[RunResult]) -> str:
     return "\n".join(rows)
 
 
-def detail_table(results: list[RunResult]) -> str:
+def detail_table(results: list[Measurement]) -> str:
     rows = [
         "| N | posture | auth | rzscript requests | HTTP s (client) | mock CPU s | mock CPU µs/request "
         "| process wall s | rzscript CPU s | runs |",
@@ -403,7 +392,7 @@ class Check:
         return f"- **{self.status}** {self.name}: {self.detail}"
 
 
-def _find(results, n, posture, auth="api key", forbid=False) -> RunResult | None:
+def _find(results, n, posture, auth="api key", forbid=False) -> Measurement | None:
     for r in results:
         s = r.spec
         if s.n == n and s.posture == posture and s.auth == auth and s.forbid_posture == forbid:
@@ -411,7 +400,7 @@ def _find(results, n, posture, auth="api key", forbid=False) -> RunResult | None
     return None
 
 
-def check_targets(results: list[RunResult]) -> list[Check]:
+def check_targets(results: list[Measurement]) -> list[Check]:
     checks: list[Check] = []
 
     def verdict(name, runs, predicate, describe):
@@ -486,7 +475,7 @@ def check_targets(results: list[RunResult]) -> list[Check]:
     return checks
 
 
-def mock_section(results: list[RunResult], direct: dict | None) -> str:
+def mock_section(results: list[Measurement], direct: dict | None) -> str:
     lines = []
     ok = [r for r in results if r.ok]
     if direct:
@@ -545,7 +534,7 @@ def machine_info(rzscript: Path, script: Path) -> list[str]:
         pass
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return [
-        f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- nproc: {nproc}; CPU: {model}; memory: {memory}; {platform.system()} {platform.release()}",
         f"- go: {run(['go', 'version']) or 'unknown'}; rzscript built with: "
         f"{run(['go', 'version', str(rzscript)]).split(': ')[-1] or 'unknown'}",
@@ -574,9 +563,9 @@ def render_results(
     parts = [
         "# Benchmark results",
         "",
-        "What `tailscale.star` costs as the tailnet grows, measured by `make bench` "
-        "(`bench/run_bench.py`): synthetic tailnets from `bench/generate_tailnet.py`, served by the mock "
-        "API `tests/mock_tailscale.py`, run through `bin/rzscript`. Regenerate with `make bench`.",
+        "What `tailscale.star` costs as the tailnet grows, measured by `bench/run_bench.py`: synthetic "
+        "tailnets from `bench/generate_tailnet.py`, served by the mock API `harness/mock.py`, run through "
+        "`bin/rzscript`. `make bench-record` rewrites this file (`make bench` writes `bench/out/RESULTS.md`).",
         "",
         f"Command: `{args_line}`",
         "",
@@ -663,7 +652,7 @@ def run_benchmark(
     timeout: float = DEFAULT_TIMEOUT,
     measure_mock_directly: bool = True,
     log=print,
-) -> tuple[list[RunResult], dict | None]:
+) -> tuple[list[Measurement], dict | None]:
     """Every run of the plan, in order, and the direct mock measurement at the largest size."""
     sizes = sorted(set(sizes))
     if extras_size is None:
@@ -682,13 +671,13 @@ def run_benchmark(
     results, direct = [], None
     for n in sizes:
         directory = ensure_tailnet(out_dir, n, seed, log=log)
-        tailnet = Tailnet.from_dir(directory)
+        tailnet = load_tailnet(directory)
         for spec in [s for s in specs if s.n == n]:
             best = None
             runs = repeat
             if spec.n in (LINEARITY_BASE, LINEARITY_TOP) and spec == RunSpec(spec.n, False):
                 runs = max(repeat, LINEARITY_REPEAT)  # the linearity ratio is the noisiest figure
-            for attempt in range(runs):
+            for _ in range(runs):
                 result = run_once(
                     spec, tailnet, directory, script=script, rzscript=binary, workdir=workdir, timeout=timeout,
                     cpuprofile=cpuprofile_dir / f"{spec.slug}.cpu.pprof" if cpuprofile_dir else None,
@@ -703,14 +692,14 @@ def run_benchmark(
             results.append(best)
             state = "ok" if best.ok else f"FAILED ({best.error})"
             log(f"  N={n:>6,} posture {spec.posture_label:<8} {spec.auth:<7}: {best.requests:>6,} requests, "
-                f"wall {best.wall_s:6.2f} s, script {best.script_s:6.2f} s, RSS {best.rss_bytes / 1e6:6,.0f} MB {state}")
+                f"wall {best.wall_s:6.2f} s, script {best.script_s:6.2f} s, "
+                f"RSS {best.rss_bytes / 1e6:6,.0f} MB {state}")
         if measure_mock_directly and n == sizes[-1]:
             direct = measure_mock(tailnet, scenario_for(RunSpec(n, False), directory, timeout).kwargs["access_secret"])
-        del tailnet
     return results, direct
 
 
-def profile_top(cpuprofile_dir: Path | None, results: list[RunResult], rzscript: Path) -> str | None:
+def profile_top(cpuprofile_dir: Path | None, results: list[Measurement], rzscript: Path) -> str | None:
     if cpuprofile_dir is None:
         return None
     off = [r for r in results if r.ok and not r.spec.posture and r.spec.auth == "api key"]
@@ -727,7 +716,8 @@ def profile_top(cpuprofile_dir: Path | None, results: list[RunResult], rzscript:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=textwrap.dedent(__doc__.split("\n\n", 2)[2]),
+    ap = argparse.ArgumentParser(prog="python -m bench.run_bench", description=__doc__.split("\n\n")[0],
+                                 epilog=textwrap.dedent(__doc__.split("\n\n", 2)[2]),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=parse_sizes, help="comma-separated device counts (default 100,1000,10000,50000)")
     ap.add_argument("--quick", action="store_true", help="only 100 and 1,000 devices")
@@ -738,8 +728,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cpuprofile-dir", type=Path, help="pass --cpuprofile DIR/<run>.cpu.pprof to rzscript")
     ap.add_argument("--starlark-profile-dir", type=Path, help="pass --starlark-profile DIR/<run>.star.pprof to "
                     "rzscript: time by script function")
-    ap.add_argument("--results", type=Path, help="write the Markdown report here (default: bench/RESULTS.md, "
-                    "but only for a run of the full default sizes)")
+    ap.add_argument("--results", type=Path, help="write the Markdown report here (default: OUT_DIR/RESULTS.md; "
+                    f"`make bench-record` gives {display_path(RECORDED_RESULTS)})")
     ap.add_argument("--json", type=Path, help="also write the raw results as JSON here")
     ap.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, help="generated tailnets and scratch "
                     "(default bench/out)")
@@ -758,8 +748,7 @@ def main(argv=None) -> int:
             ap.error(f"--env wants KEY=VALUE, got {item!r}")
         env[key] = value
     sizes = args.sizes or (list(QUICK_SIZES) if args.quick else list(DEFAULT_SIZES))
-    full = sorted(sizes) == sorted(DEFAULT_SIZES) and not args.script and not env and args.seed == 1
-    results_path = args.results or (DEFAULT_RESULTS if full else None)
+    results_path = args.results or args.out_dir / "RESULTS.md"
     script = args.script or script_path()
     binary = args.rzscript or rzscript_path()
 
@@ -786,17 +775,14 @@ def main(argv=None) -> int:
         print(mock_text)
     print(f"\n(benchmark took {time.monotonic() - started:.0f} s; load average {load_before:.2f} -> {load_after:.2f})")
 
-    shown_args = ["bench/run_bench.py"] + [a for a in (argv if argv is not None else sys.argv[1:])]
-    if results_path is not None:
-        text = render_results(
-            results, checks, direct, machine_info(binary, script), " ".join(shown_args),
-            (load_before, load_after), profile_top(args.cpuprofile_dir, results, binary), keep_notes(results_path),
-        )
-        results_path.parent.mkdir(parents=True, exist_ok=True)
-        results_path.write_text(text)
-        print(f"wrote {display_path(results_path)}")
-    else:
-        print(f"(partial run: {display_path(DEFAULT_RESULTS)} left as it is; --results FILE writes a report)")
+    shown_args = ["python -m bench.run_bench", *(argv if argv is not None else sys.argv[1:])]
+    text = render_results(
+        results, checks, direct, machine_info(binary, script), " ".join(shown_args),
+        (load_before, load_after), profile_top(args.cpuprofile_dir, results, binary), keep_notes(results_path),
+    )
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(text)
+    print(f"wrote {display_path(results_path)}")
     payload = {
         "sizes": sizes, "seed": args.seed, "env": env, "script": display_path(script),
         "results": [r.as_dict() for r in results], "checks": [asdict(c) for c in checks], "mock_direct": direct,

@@ -1,32 +1,23 @@
 """Smoke run of the benchmark (`make bench`) at N = 100, so it keeps working.
 
-Runs bench/run_bench.py as `make bench` does, but only for 100 devices (posture off and
-on, plus the OAuth and posture-403 runs at that size), into a temporary directory.
-Asserts the request targets exactly and that the table and the report are produced;
-nothing about time or memory (the benchmark itself judges those at full size).
+Runs the benchmark as `make bench` does, but only for 100 devices (posture off and on, plus
+the OAuth and posture-403 runs at that size), into a temporary directory. Asserts the request
+targets exactly and that the table and the report are produced; nothing about time or memory
+(the benchmark itself judges those at full size).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-RUN_BENCH = ROOT / "bench" / "run_bench.py"
+from bench import run_bench
+from harness.paths import REPO_ROOT
+
 N = 100
-
-
-def load_run_bench():
-    spec = importlib.util.spec_from_file_location("run_bench", RUN_BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while being defined
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +25,10 @@ def smoke(tmp_path_factory, rzscript, tailscale_script):
     out = tmp_path_factory.mktemp("bench")
     report, raw = out / "RESULTS.md", out / "results.json"
     process = subprocess.run(
-        [sys.executable, str(RUN_BENCH), "--sizes", str(N), "--out-dir", str(out / "work"),
+        [sys.executable, "-m", "bench.run_bench", "--sizes", str(N), "--out-dir", str(out / "work"),
          "--results", str(report), "--json", str(raw),
          "--rzscript", str(rzscript), "--script", str(tailscale_script)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
     )
     data = json.loads(raw.read_text()) if raw.is_file() else None
     return process, data, report, out / "work" / f"tailnet-{N}"
@@ -120,20 +111,26 @@ def test_table_and_report(smoke):
 
 
 def test_report_keeps_hand_written_notes(tmp_path):
-    bench = load_run_bench()
     path = tmp_path / "RESULTS.md"
-    assert "no notes yet" in bench.keep_notes(path)
-    notes = f"{bench.NOTES_BEGIN}\nprofile: GC\n{bench.NOTES_END}"
+    assert "no notes yet" in run_bench.keep_notes(path)
+    notes = f"{run_bench.NOTES_BEGIN}\nprofile: GC\n{run_bench.NOTES_END}"
     path.write_text("# old\n\n" + notes + "\n")
-    assert bench.keep_notes(path) == notes
+    assert run_bench.keep_notes(path) == notes
 
 
 def test_tailnet_is_regenerated_only_when_stale(tmp_path):
-    bench = load_run_bench()
     messages = []
-    directory = bench.ensure_tailnet(tmp_path, 5, 1, log=messages.append)
+    directory = run_bench.ensure_tailnet(tmp_path, 5, 1, log=messages.append)
     first = (directory / "devices.json").read_bytes()
-    bench.ensure_tailnet(tmp_path, 5, 1, log=messages.append)
+    run_bench.ensure_tailnet(tmp_path, 5, 1, log=messages.append)
     assert len(messages) == 1  # current: not generated again
-    bench.ensure_tailnet(tmp_path, 5, 2, log=messages.append)
+    run_bench.ensure_tailnet(tmp_path, 5, 2, log=messages.append)
     assert len(messages) == 2 and (directory / "devices.json").read_bytes() != first  # new seed
+
+
+def test_the_default_report_is_untracked(smoke):
+    process, _, _, _ = smoke
+    assert "wrote " in process.stdout
+    parser_help = subprocess.run([sys.executable, "-m", "bench.run_bench", "--help"], cwd=REPO_ROOT,
+                                 capture_output=True, text=True, timeout=60).stdout
+    assert "OUT_DIR/RESULTS.md" in parser_help and "bench-record" in parser_help

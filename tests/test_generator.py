@@ -7,24 +7,25 @@
 """
 
 import datetime as dt
-import importlib.util
 import ipaddress
 import json
 import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "fixtures" / "tailnets" / "sample"
-GENERATOR = ROOT / "bench" / "generate_tailnet.py"
-NOW = dt.datetime(2026, 11, 28, 12, 0, 0, tzinfo=dt.timezone.utc)
+from bench import generate_tailnet as gen
+from harness.hostnames import is_placeholder
+from harness.paths import REPO_ROOT, TAILNETS_DIR
+from harness.times import FIXTURES_NOW, parse_rfc3339
+
+SAMPLE = TAILNETS_DIR / "sample"
+GENERATOR = [sys.executable, "-m", "bench.generate_tailnet"]
+NOW = parse_rfc3339(FIXTURES_NOW)
 ZERO_TIME = "0001-01-01T00:00:00Z"
 EXIT = {"0.0.0.0/0", "::/0"}
-PLACEHOLDERS = {"localhost", "unknown", "none", "null", ""}
 OS_FAMILIES = {"linux", "macOS", "windows", "iOS", "android", "tvOS", "freebsd"}
 TS_V4 = ipaddress.ip_network("100.64.0.0/10")
 TS_V6 = ipaddress.ip_network("fd7a:115c:a1e0::/48")
@@ -32,16 +33,6 @@ DOC_NETS = [ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32",
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def load_generator():
-    spec = importlib.util.spec_from_file_location("generate_tailnet", GENERATOR)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-gen = load_generator()
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +50,9 @@ def generated():
 # ---- helpers --------------------------------------------------------------------
 
 def ts(text):
-    text = re.sub(r"\.\d+Z$", "Z", text)
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    moment = parse_rfc3339(text)
+    assert moment is not None, text
+    return moment
 
 
 def jtype(value):
@@ -142,7 +134,7 @@ def situations(d):
         s.add("expiry-disabled-past-time")
     if d["tailnetLockError"]:
         s.add("tailnet-lock-error")
-    if d["hostname"].strip().lower() in PLACEHOLDERS:
+    if not d["hostname"].strip() or is_placeholder(d["hostname"]):
         s.add("placeholder-hostname")
     if " " in d["hostname"] or "'" in d["hostname"]:
         s.add("hostname-with-spaces")
@@ -317,20 +309,20 @@ def test_generator_same_seed_same_bytes(tmp_path):
 
 def test_generator_cli_matches_library(tmp_path):
     out = tmp_path / "cli"
-    subprocess.run([sys.executable, str(GENERATOR), "--devices", "300", "--out", str(out)],
-                   check=True, capture_output=True)
+    subprocess.run([*GENERATOR, "--devices", "300", "--out", str(out)], cwd=REPO_ROOT, check=True,
+                   capture_output=True)
     devices, posture = gen.generate(300, seed=1)
     assert (out / "devices.json").read_bytes() == gen.encode(devices)
     assert (out / "posture.json").read_bytes() == gen.encode(posture)
     again = tmp_path / "cli2"
-    subprocess.run([sys.executable, str(GENERATOR), "--devices", "300", "--out", str(again),
-                    "--seed", "1"], check=True, capture_output=True)
+    subprocess.run([*GENERATOR, "--devices", "300", "--out", str(again), "--seed", "1"], cwd=REPO_ROOT,
+                   check=True, capture_output=True)
     assert (again / "devices.json").read_bytes() == (out / "devices.json").read_bytes()
 
 
 def test_generator_rejects_bad_arguments(tmp_path):
-    r = subprocess.run([sys.executable, str(GENERATOR), "--devices", "-1", "--out",
-                        str(tmp_path / "x")], capture_output=True)
+    r = subprocess.run([*GENERATOR, "--devices", "-1", "--out", str(tmp_path / "x")], cwd=REPO_ROOT,
+                       capture_output=True)
     assert r.returncode == 2
 
 

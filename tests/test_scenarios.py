@@ -1,14 +1,16 @@
-"""One test per scenario file in fixtures/scenarios/ and per transport-error mode it
-lists: run the integration against the mock API, then check the scenario's `expect:`
-block and every global invariant it does not skip (with a reason)."""
+"""One test per scenario file in fixtures/scenarios/ and per transport-error mode it lists:
+run the integration against the mock API, then check the scenario's `expect:` block and every
+global invariant it does not skip (with a reason)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.expectations import check_expectations
-from tests.invariants import run_invariants
-from tests.scenario import ScenarioError, discover_scenarios, load_scenario, run_scenario
+from harness.expectations import check_expectations
+from harness.invariants import run_invariants
+from harness.run import run_scenario
+from harness.scenario import discover_scenarios, load_scenario
+from harness.schema import ScenarioError
 
 
 def _cases():

@@ -4,32 +4,30 @@ Each test feeds one function of tailscale.star a crafted input and checks the ex
 so a mapping rule can be read and changed on its own, without a mock API."""
 
 import json
-import os
 import subprocess
 import tempfile
+from pathlib import Path
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = os.path.join(ROOT, "tailscale.star")
-RZSCRIPT = os.environ.get("RZSCRIPT", os.path.join(ROOT, "bin", "rzscript"))
+from harness.paths import rzscript_path, script_path
+from harness.times import FIXTURES_NOW, parse_rfc3339
 
-NOW = "2026-11-28T12:00:00Z"
-NOW_UNIX = 1795867200  # NOW as Unix seconds
+NOW = FIXTURES_NOW
+NOW_UNIX = int(parse_rfc3339(NOW).timestamp())
 
 
 def call(function, *args):
     """Runs one top-level function of tailscale.star with JSON arguments; returns its JSON result."""
     with tempfile.TemporaryDirectory() as tmp:
-        result_path = os.path.join(tmp, "result.json")
+        result_path = Path(tmp) / "result.json"
         proc = subprocess.run(
-            [RZSCRIPT, "--filename", SCRIPT, "--now", NOW, "--entry", function,
-             "--args-json", json.dumps(list(args)), "--result", result_path],
+            [str(rzscript_path()), "--filename", str(script_path()), "--now", NOW, "--entry", function,
+             "--args-json", json.dumps(list(args)), "--result", str(result_path)],
             capture_output=True, text=True, timeout=60,
         )
         assert proc.returncode == 0, f"{function} failed: {proc.stderr}"
-        with open(result_path) as f:
-            return json.load(f)
+        return json.loads(result_path.read_text())
 
 
 def test_now_constant_matches():
@@ -278,7 +276,8 @@ def test_posture_attributes_are_prefixed_and_capped():
     posture = {"custom:k%04d" % i: i for i in range(2000)}
     posture["node:os"] = None
     attributes = call("custom_attributes", {"id": "1"}, posture, NOW_UNIX)
-    posture_keys = [k for k in attributes if k.startswith("tailscale_posture_") and k != "tailscale_posture_attribute_count"]
+    posture_keys = [k for k in attributes
+                    if k.startswith("tailscale_posture_") and k != "tailscale_posture_attribute_count"]
     assert len(posture_keys) == 200
     assert attributes["tailscale_posture_custom_k0000"] == "0"
     assert attributes["tailscale_posture_attribute_count"] == "2001"

@@ -1,32 +1,33 @@
 """Global invariants: what must hold after every scenario run, whatever it tests.
 
-Each invariant is a function `(RunResult) -> list[str]` of failure messages, listed
-by name in INVARIANTS. A scenario may skip one by name with a reason
-(`skip_invariants:` in its file). `run_invariants` runs them all.
+Each invariant is a function `(ScenarioResult) -> list[str]` of failure messages, listed by
+name in INVARIANTS; its docstring is its row in fixtures/README.md (`make docs`). A scenario
+may skip one by name with a reason (`skip_invariants:` in its file). An invariant sees the
+run's output and what the mock saw and sent: the requests, the tokens it issued and the
+device-list bodies it served, whichever route answered them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from pydantic import ValidationError
 from runzero.types import ImportAsset, NetworkInterface, Software, Vulnerability
 
-from tests.mock_tailscale import basic_credentials
-from tests.scenario import RunResult
+from harness.hostnames import is_placeholder
+from harness.results import ScenarioResult
+from harness.secrets import secret_forms
+from harness.tailnet import basic_credentials, devices_of
+from harness.times import parse_rfc3339
 
 MAX_ATTRIBUTES = 1024
 MAX_ATTRIBUTE_KEY = 256
 MAX_ATTRIBUTE_VALUE = 1024
-MIN_SECRET_NEEDLE = 8  # shorter strings would match by chance
 
-PLACEHOLDER_HOSTNAMES = {
-    "", "localhost", "localhost.localdomain", "unknown", "none", "null", "nil",
-    "undefined", "n/a", "na", "-", "(none)", "(null)",
-}
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def _aliases(model) -> set[str]:
@@ -108,7 +109,7 @@ def validate_asset(asset: Any) -> list[str]:
             for extra in sorted(set(item) - (allowed or set(item))):
                 problems.append(f"{key}[{n}]: unknown key {extra!r}")
     for key in ("firstSeenTS", "lastSeenTS"):
-        if isinstance(asset.get(key), str) and _parse_time(asset[key]) is None:
+        if isinstance(asset.get(key), str) and parse_rfc3339(asset[key]) is None:
             problems.append(f"{key}: not an RFC 3339 time: {asset[key]!r}")
     sdk_input = {k: v for k, v in asset.items() if k != "lastSeenTS"}
     try:
@@ -120,29 +121,87 @@ def validate_asset(asset: Any) -> list[str]:
     return problems
 
 
-def _parse_time(text: str) -> datetime | None:
+# --------------------------------------------------------------------------- addresses
+
+
+def canonical_address(text: str) -> IPAddress | None:
+    """An address as the script may write it, canonical: white space, a /prefix and a %zone
+    dropped, an IPv4-mapped IPv6 address as its IPv4 address; None if it is not an address."""
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        address = ipaddress.ip_address(text.strip().split("/", 1)[0].split("%", 1)[0])
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def endpoint_host(endpoint: Any) -> IPAddress | None:
+    """The host of a clientConnectivity endpoint, canonical: `v4:port`, `[v6]:port`, `[v6]`,
+    or a bare address of either family (a bare IPv6 address has colons but no port)."""
+    if not isinstance(endpoint, str):
+        return None
+    text = endpoint.strip()
+    if text.startswith("["):
+        return canonical_address(text[1:].split("]", 1)[0])
+    bare = canonical_address(text)
+    if bare is not None:
+        return bare
+    host, colon, _ = text.rpartition(":")
+    return canonical_address(host) if colon else None
+
+
+def served_devices(result: ScenarioResult) -> Iterable[dict]:
+    """Every device object of every device-list body the mock sent, parsed leniently: a body
+    that is not JSON gives nothing; a bare array counts as a list of devices."""
+    for body in result.traffic.device_lists:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            continue
+        listed = devices_of(document)
+        if listed is None and isinstance(document, list):
+            listed = document
+        yield from (device for device in listed or [] if isinstance(device, dict))
+
+
+def served_endpoint_hosts(result: ScenarioResult) -> set[IPAddress]:
+    """The endpoint hosts of every served device, less every served device's own addresses
+    (an address a device owns belongs on its interface, whoever else reports reaching it)."""
+    hosts: set[IPAddress] = set()
+    own: set[IPAddress] = set()
+    for device in served_devices(result):
+        addresses = device.get("addresses")
+        for text in addresses if isinstance(addresses, list) else []:
+            if isinstance(text, str) and canonical_address(text) is not None:
+                own.add(canonical_address(text))
+        connectivity = device.get("clientConnectivity")
+        endpoints = connectivity.get("endpoints") if isinstance(connectivity, dict) else None
+        for endpoint in endpoints if isinstance(endpoints, list) else []:
+            host = endpoint_host(endpoint)
+            if host is not None:
+                hosts.add(host)
+    return hosts - own
 
 
 # --------------------------------------------------------------------------- invariants
 
 
-def assets_validate(result: RunResult) -> list[str]:
-    """Every line of the --output file is a JSON object that runzero-sdk's ImportAsset accepts."""
-    failures = [f"output file {e}" for e in result.output_errors]
-    for index, asset in enumerate(result.assets):
+def assets_validate(result: ScenarioResult) -> list[str]:
+    """Every line of the `--output` file is a JSON object that runzero-sdk 0.8.8's `ImportAsset` accepts
+    (`parse_obj`, with the wrapper's custom-attribute checks). In addition, only known camelCase keys may
+    appear (plus `lastSeenTS`), and the JSON types must be the SDK's: pydantic alone would coerce `5` to `"5"`
+    and ignore unknown keys."""
+    failures = [f"output file {e}" for e in result.run.output_errors]
+    for index, asset in enumerate(result.run.assets):
         failures += [f"{_label(asset, index)}: {p}" for p in validate_asset(asset)]
     return failures
 
 
-def unique_ids(result: RunResult) -> list[str]:
+def unique_ids(result: ScenarioResult) -> list[str]:
     """No two assets share an id."""
     seen: dict[Any, int] = {}
-    for asset in result.assets:
+    for asset in result.run.assets:
         key = json.dumps(asset.get("id"))
         seen[key] = seen.get(key, 0) + 1
     return [f"id {key} appears {n} times" for key, n in seen.items() if n > 1]
@@ -156,19 +215,23 @@ def _attribute_problems(attrs: Any, where: str) -> list[str]:
         failures.append(f"{where}: {len(attrs)} custom attributes, more than {MAX_ATTRIBUTES}")
     for key, value in attrs.items():
         if len(key) > MAX_ATTRIBUTE_KEY:
-            failures.append(f"{where}: custom attribute key {key[:40]!r}... is {len(key)} characters (max {MAX_ATTRIBUTE_KEY})")
+            failures.append(
+                f"{where}: custom attribute key {key[:40]!r}... is {len(key)} characters (max {MAX_ATTRIBUTE_KEY})"
+            )
         if not isinstance(value, str):
             failures.append(f"{where}: custom attribute {key!r} is {type(value).__name__} {value!r}, not a string")
         elif len(value) > MAX_ATTRIBUTE_VALUE:
-            failures.append(f"{where}: custom attribute {key!r} value is {len(value)} characters (max {MAX_ATTRIBUTE_VALUE})")
+            failures.append(
+                f"{where}: custom attribute {key!r} value is {len(value)} characters (max {MAX_ATTRIBUTE_VALUE})"
+            )
     return failures
 
 
-def custom_attributes_valid(result: RunResult) -> list[str]:
-    """Custom attributes (of assets, software and vulnerabilities) are strings, keys <= 256,
-    values <= 1024 characters, at most 1024 per object."""
+def custom_attributes_valid(result: ScenarioResult) -> list[str]:
+    """Custom attributes of assets, software and vulnerabilities are strings. Keys have at most 256 characters,
+    values at most 1024, and an object has at most 1024 attributes."""
     failures = []
-    for index, asset in enumerate(result.assets):
+    for index, asset in enumerate(result.run.assets):
         label = _label(asset, index)
         if "customAttributes" in asset:
             failures += _attribute_problems(asset["customAttributes"], label)
@@ -182,19 +245,20 @@ def custom_attributes_valid(result: RunResult) -> list[str]:
 def _is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text.strip("[]"))
-        return True
     except ValueError:
         return False
+    return True
 
 
-def no_placeholder_hostnames(result: RunResult) -> list[str]:
-    """No hostname is empty, a placeholder (localhost, unknown, none, null, ...) or a bare IP."""
+def no_placeholder_hostnames(result: ScenarioResult) -> list[str]:
+    """No hostname is empty, one of the placeholders tailscale.star drops (`localhost`, `unknown`, `none`,
+    `null`, …: `harness/hostnames.py`), or a bare IP address."""
     failures = []
-    for index, asset in enumerate(result.assets):
+    for index, asset in enumerate(result.run.assets):
         for name in asset.get("hostnames") or []:
             if not isinstance(name, str):
                 continue
-            if name.strip().lower() in PLACEHOLDER_HOSTNAMES:
+            if not name.strip() or is_placeholder(name):
                 failures.append(f"{_label(asset, index)}: placeholder hostname {name!r}")
             elif _is_ip(name.strip()):
                 failures.append(f"{_label(asset, index)}: hostname {name!r} is an IP address")
@@ -211,10 +275,10 @@ def _interface_addresses(asset: Mapping[str, Any]) -> Iterable[tuple[int, str]]:
                     yield n, address
 
 
-def no_bad_addresses(result: RunResult) -> list[str]:
+def no_bad_addresses(result: ScenarioResult) -> list[str]:
     """No interface address is loopback, link-local, multicast or unspecified."""
     failures = []
-    for index, asset in enumerate(result.assets):
+    for index, asset in enumerate(result.run.assets):
         for n, text in _interface_addresses(asset):
             try:
                 address = ipaddress.ip_address(text)
@@ -235,53 +299,47 @@ def no_bad_addresses(result: RunResult) -> list[str]:
     return failures
 
 
-def no_nat_endpoint_addresses(result: RunResult) -> list[str]:
-    """No interface address is one of the tailnet's NAT/LAN endpoints
-    (clientConnectivity.endpoints): those are where a node was reached from, not its
-    Tailscale addresses."""
-    if not result.endpoint_hosts:
-        return []
+def no_nat_endpoint_addresses(result: ScenarioResult) -> list[str]:
+    """No interface address is the host of a `clientConnectivity.endpoints` entry of a device the mock served
+    (from the tailnet or through a route), unless a served device has it as its own address: endpoints are
+    NAT and LAN addresses, shared by unrelated devices. Addresses compare canonically (`[v6]:port`,
+    `v4:port` and bare endpoints of either family)."""
+    endpoints = served_endpoint_hosts(result)
     failures = []
-    for index, asset in enumerate(result.assets):
+    for index, asset in enumerate(result.run.assets):
         for n, text in _interface_addresses(asset):
-            if text in result.endpoint_hosts:
+            if canonical_address(text) in endpoints:
                 failures.append(f"{_label(asset, index)}: interface {n} has endpoint address {text}")
     return failures
 
 
-def no_future_timestamps(result: RunResult) -> list[str]:
-    """firstSeenTS and lastSeenTS are not after the run's `now` (runZero drops the whole
-    record otherwise)."""
-    now = _parse_time(result.now) if result.now else datetime.now(timezone.utc)
-    if now is None:
-        return []
+def no_future_timestamps(result: ScenarioResult) -> list[str]:
+    """`firstSeenTS` and `lastSeenTS` are not after `now`: runZero drops the whole record otherwise."""
+    now = parse_rfc3339(result.now)
     failures = []
-    for index, asset in enumerate(result.assets):
+    for index, asset in enumerate(result.run.assets):
         for key in ("firstSeenTS", "lastSeenTS"):
             value = asset.get(key)
-            when = _parse_time(value) if isinstance(value, str) else None
+            when = parse_rfc3339(value)
             if when is not None and when > now:
                 failures.append(f"{_label(asset, index)}: {key} {value} is after now ({result.now})")
     return failures
 
 
-def _needles(result: RunResult) -> dict[str, str]:
+def _needles(result: ScenarioResult) -> dict[str, str]:
     """Strings that must never be shown, each with a description that does not reveal it."""
     needles: dict[str, str] = {}
 
     def add(value: str, what: str) -> None:
-        if value and len(value) >= MIN_SECRET_NEEDLE:
-            needles.setdefault(value, what)
-        # the random tail of tskey-...-ID-SECRET, in case only part of a key is shown
-        tail = value.rsplit("-", 1)[-1] if value.startswith("tskey-") else ""
-        if len(tail) >= MIN_SECRET_NEEDLE:
-            needles.setdefault(tail, f"the secret part of {what}")
+        forms = secret_forms(value)
+        for form in forms:
+            needles.setdefault(form, what if form == value else f"the secret part of {what}")
 
     for n, secret in enumerate(result.secrets):
         add(secret, f"configured secret #{n + 1}")
-    for n, token in enumerate(result.issued_tokens):
+    for n, token in enumerate(result.traffic.issued_tokens):
         add(token, f"issued token #{n + 1}")
-    for request in result.requests:
+    for request in result.traffic.requests:
         header = request.header("Authorization")
         if not header:
             continue
@@ -295,19 +353,23 @@ def _needles(result: RunResult) -> dict[str, str]:
     return needles
 
 
-def no_secret_leaks(result: RunResult) -> list[str]:
-    """Neither access_secret, any configured secret, any issued token nor any Authorization
-    header value sent appears in stdout, stderr or the assets file."""
+def no_secret_leaks(result: ScenarioResult) -> list[str]:
+    """Neither `access_secret`, nor any configured API key or client secret, nor any issued token, nor any
+    `Authorization` header value sent appears in stdout, stderr or the assets file. For a `tskey-…-ID-SECRET`
+    value, its secret tail counts as well. Strings shorter than 8 characters are not searched."""
     failures = []
     needles = _needles(result)
-    for place, text in (("stdout", result.stdout), ("stderr", result.stderr), ("assets file", result.assets_text)):
+    run = result.run
+    for place, text in (("stdout", run.stdout), ("stderr", run.stderr), ("assets file", run.assets_text)):
         for needle, what in needles.items():
             if needle in text:
                 failures.append(f"{what} appears in {place}")
     return failures
 
 
-INVARIANTS: dict[str, Callable[[RunResult], list[str]]] = {
+Invariant = Callable[[ScenarioResult], list[str]]
+
+INVARIANTS: dict[str, Invariant] = {
     "assets_validate": assets_validate,
     "unique_ids": unique_ids,
     "custom_attributes_valid": custom_attributes_valid,
@@ -319,7 +381,7 @@ INVARIANTS: dict[str, Callable[[RunResult], list[str]]] = {
 }
 
 
-def run_invariants(result: RunResult, skip: Mapping[str, str] | None = None) -> list[str]:
+def run_invariants(result: ScenarioResult, skip: Mapping[str, str] | None = None) -> list[str]:
     """Every invariant not in `skip`; messages prefixed with the invariant's name."""
     failures = []
     for name, check in INVARIANTS.items():

@@ -1,31 +1,34 @@
-"""Check a scenario's `expect:` block against a RunResult.
+"""Check a scenario's `expect:` block against a ScenarioResult.
 
-`check_expectations` returns one readable message per unmet expectation (empty list:
-all met). Keys and meanings are documented in fixtures/README.md.
+`check_expectations` returns one readable message per unmet expectation (empty list: all
+met). The keys are declared, with their meanings, in harness.schema (EXPECT).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from tests.mock_tailscale import RequestMatcher
-from tests.scenario import RunResult
+from harness.canned_server import RecordedRequest
+from harness.mock import request_matcher
+from harness.results import ScenarioResult
 
 
 def _show(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def check_expectations(expect: Mapping[str, Any], result: RunResult) -> list[str]:
+def check_expectations(expect: Mapping[str, Any], result: ScenarioResult) -> list[str]:
+    run, requests = result.run, result.traffic.requests
     failures: list[str] = []
-    if result.timed_out:
-        failures.append(f"rzscript did not finish within {result.timeout:g}s and was killed")
+    if run.timed_out:
+        failures.append(f"rzscript did not finish within {run.timeout:g}s and was killed")
 
-    wanted_exit = expect.get("exit", 0)
-    code = result.exit_code
-    if not result.timed_out:
+    wanted_exit = expect["exit"]
+    code = run.exit_code
+    if not run.timed_out:
         if wanted_exit == "nonzero":
             if code == 0:
                 failures.append("exit: expected a non-zero exit code, got 0")
@@ -33,12 +36,12 @@ def check_expectations(expect: Mapping[str, Any], result: RunResult) -> list[str
             failures.append(f"exit: expected {wanted_exit}, got {code}")
 
     for text in expect.get("error_contains", []):
-        if text not in result.stderr:
+        if text not in run.stderr:
             failures.append(f"error_contains: {text!r} not found in stderr")
 
-    ids = [a.get("id") for a in result.assets]
-    if "asset_count" in expect and len(result.assets) != expect["asset_count"]:
-        failures.append(f"asset_count: expected {expect['asset_count']}, got {len(result.assets)}")
+    ids = [a.get("id") for a in run.assets]
+    if "asset_count" in expect and len(run.assets) != expect["asset_count"]:
+        failures.append(f"asset_count: expected {expect['asset_count']}, got {len(run.assets)}")
 
     if "asset_ids" in expect:
         wanted, got = set(expect["asset_ids"]), set(ids)
@@ -51,13 +54,13 @@ def check_expectations(expect: Mapping[str, Any], result: RunResult) -> list[str
                 parts.append(f"unexpected {extra}")
             failures.append("asset_ids: " + ", ".join(parts))
 
-    by_id = {a.get("id"): a for a in result.assets}
+    by_id = {a.get("id"): a for a in run.assets}
     for asset_id, fields in (expect.get("assets") or {}).items():
         failures += _check_asset(str(asset_id), fields, by_id.get(asset_id))
 
     for spec in expect.get("requests", []):
-        matcher = RequestMatcher.from_spec(spec)
-        seen = sum(1 for r in result.requests if matcher.matches_request(r))
+        matcher = request_matcher(spec)
+        seen = sum(1 for r in requests if matcher.matches(r))
         low = spec.get("count", spec.get("min"))
         high = spec.get("count", spec.get("max"))
         if (low is not None and seen < low) or (high is not None and seen > high):
@@ -71,18 +74,18 @@ def check_expectations(expect: Mapping[str, Any], result: RunResult) -> list[str
                     ) if part
                 )
             failures.append(
-                f"requests: {matcher.describe()}: expected {wanted}, got {seen}" + _request_log(result)
+                f"requests: {matcher.describe()}: expected {wanted}, got {seen}" + _request_log(requests)
             )
 
     for spec in expect.get("requests_absent", []):
-        matcher = RequestMatcher.from_spec(spec)
-        hits = [r for r in result.requests if matcher.matches_request(r)]
+        matcher = request_matcher(spec)
+        hits = [r for r in requests if matcher.matches(r)]
         if hits:
             shown = "; ".join(r.describe() for r in hits[:5])
             more = f" (and {len(hits) - 5} more)" if len(hits) > 5 else ""
             failures.append(f"requests_absent: {matcher.describe()}: {len(hits)} made: {shown}{more}")
 
-    lines = result.stdout_lines
+    lines = run.stdout_lines
     for text in expect.get("logs_contain", []):
         if not any(text in line for line in lines):
             failures.append(f"logs_contain: no stdout line contains {text!r}")
@@ -130,9 +133,9 @@ def _check_asset(asset_id: str, fields: Mapping[str, Any], asset: Mapping[str, A
     return failures
 
 
-def _request_log(result: RunResult, limit: int = 12) -> str:
-    if not result.requests:
+def _request_log(requests: list[RecordedRequest], limit: int = 12) -> str:
+    if not requests:
         return " (no requests were made)"
-    shown = [r.describe() for r in result.requests[:limit]]
-    more = f"\n      ... {len(result.requests) - limit} more" if len(result.requests) > limit else ""
+    shown = [r.describe() for r in requests[:limit]]
+    more = f"\n      ... {len(requests) - limit} more" if len(requests) > limit else ""
     return "\n    requests made:\n      " + "\n      ".join(shown) + more

@@ -1,0 +1,1 @@
+"""`make bench`: the seeded synthetic tailnet generator and the benchmark driver."""

@@ -1,0 +1,35 @@
+"""Generated documents match what they are generated from (`make docs` rewrites them)."""
+
+from __future__ import annotations
+
+import difflib
+
+import pytest
+
+from harness import docs
+from harness.paths import FIXTURES_README, display_path
+
+
+@pytest.mark.parametrize("path", list(docs.documents()), ids=lambda p: display_path(p))
+def test_generated_documents_are_current(path):
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    wanted = docs.documents()[path]
+    if current != wanted:
+        diff = "\n".join(list(difflib.unified_diff(current.splitlines(), wanted.splitlines(), lineterm="", n=0))[:12])
+        pytest.fail(f"{display_path(path)} is out of date: run `{docs.REGENERATE}`\n{diff}", pytrace=False)
+
+
+def test_the_fixtures_readme_has_every_generated_table_once():
+    assert sorted(docs.regions(FIXTURES_README.read_text(encoding="utf-8"))) == sorted(docs.TABLES)
+
+
+def test_an_unknown_region_is_an_error():
+    with pytest.raises(KeyError, match="unknown generated region 'nope'"):
+        docs.render_readme("<!-- generated: nope -->\nold\n<!-- end generated -->\n")
+
+
+def test_a_region_is_rewritten_in_place():
+    text = "before\n<!-- generated: invariants -->\nstale\n<!-- end generated -->\nafter\n"
+    out = docs.render_readme(text)
+    assert out.startswith("before\n<!-- generated: invariants -->\n| name | what must hold |")
+    assert out.endswith("|\n<!-- end generated -->\nafter\n") and "stale" not in out
