@@ -1,7 +1,8 @@
 # make run          the script against the bundled sample tailnet (mock API), printing what it would import
 # make run-live     the script against the real Tailscale API (TAILSCALE_API_KEY, or
 #                   TAILSCALE_OAUTH_CLIENT_ID + TAILSCALE_OAUTH_CLIENT_SECRET)
-# make test         lint (gofmt, go vet, ruff), Go tests and conformance probes of the emulator, then pytest
+# make test         lint (gofmt, go vet, ruff), Go tests and conformance probes of the emulator, the oracle
+#                   (Tailscale's own Go client against the mock and the fixtures), then pytest
 # make docs         regenerate fixtures/SCENARIOS.md and the generated tables of fixtures/README.md
 # make bench        requests, time and memory from 100 to 50,000 devices, into bench/out/RESULTS.md
 # make bench-record the same, rewriting the tracked bench/RESULTS.md
@@ -36,10 +37,12 @@ lint: $(VENV)/.installed
 	@unformatted="$$(gofmt -l $(GO_FILES))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt wants to reformat:"; echo "$$unformatted"; exit 1; fi
 	cd emulator && go vet ./...
+	cd oracle && go vet ./...
 	$(VENV)/bin/ruff check .
 
 test: setup lint
 	cd emulator && go test ./...
+	cd oracle && go test -count=1 ./...
 	$(PY) -m pytest -q
 
 docs: $(VENV)/.installed

@@ -589,6 +589,10 @@ SCENARIO = Section("scenario", [
         "routes.", default=[]),
     Key("expect", Nested(EXPECT), "What must hold after the run: [expectations](#expect).", default=EXPECT.defaults(),
         shown_default="`{exit: 0}`"),
+    Key("junk", NonBlankText("must say why the served bodies break Tailscale's schema"), "Why the device or "
+        "posture bodies this scenario serves break Tailscale's schema on purpose (wrong types, invented fields). "
+        "Without it, every 200 body the scenario serves must be one Tailscale could send: the oracle decodes each "
+        "strictly into Tailscale's own Go client types.", default=None, shown_default="none"),
     Key("skip_invariants", InvariantReasons(), "`{invariant_name: \"reason\"}`: [global invariants]"
         "(#global-invariants) this scenario may break. A reason is required. Use this rarely.", default={}),
     Key("timeout", Seconds(zero_allowed=False), "Seconds before rzscript is killed. The test then fails with "

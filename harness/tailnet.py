@@ -27,7 +27,8 @@ from harness.canned_server import JSON_TYPE, Answer, RecordedRequest, encode_jso
 
 DEFAULT_TOKEN_SCOPE = "devices:core:read devices:posture_attributes:read devices:routes:read"
 
-# Fields the device endpoints leave out unless `fields=all` is asked for.
+# Fields the device endpoints leave out unless `fields=all` is asked for (Tailscale's API
+# schema: multipleConnections too, which is also omitted unless true).
 ALL_ONLY_FIELDS = (
     "enabledRoutes",
     "advertisedRoutes",
@@ -35,7 +36,12 @@ ALL_ONLY_FIELDS = (
     "postureIdentity",
     "sshEnabled",
     "distro",
+    "multipleConnections",
 )
+# What Tailscale answers for a shared-in device's posture: it is managed in its own tailnet.
+UNMANAGEABLE_DEVICE = "no manageable device matching this ID found"
+# Tailscale's answer to a bad API token or OAuth client secret.
+INVALID_CREDENTIAL = "API token invalid"
 
 # The device list, also behind a prefix (an API_BASE that goes through a proxy path).
 DEVICE_LIST_PATH = re.compile(r"/tailnet/[^/]+/devices$")
@@ -133,15 +139,20 @@ class Tailnet:
             return device
         return {k: v for k, v in device.items() if k not in ALL_ONLY_FIELDS}
 
-    def list_body(self, all_fields: bool, filters: tuple[tuple[str, tuple[str, ...]], ...]) -> bytes:
-        if all_fields and not filters:
+    def list_body(self, all_fields: bool, filters: tuple[tuple[str, tuple[str, ...]], ...],
+                  shared_in: bool = True) -> bytes:
+        """The device list; shared_in False leaves out devices shared in from other tailnets,
+        which Tailscale does not list to an OAuth client's token (a client is no user, and
+        devices are shared with users)."""
+        if all_fields and not filters and shared_in:
             return self._all_body
 
         def build() -> bytes:
-            selected = [d for d in self.devices if device_matches(d, filters)]
+            selected = [d for d in self.devices if device_matches(d, filters)
+                        and (shared_in or d.get("isExternal") is not True)]
             return encode_json({"devices": [self.project(d, all_fields) for d in selected]})
 
-        return self._cached(("list", all_fields, filters), build)
+        return self._cached(("list", all_fields, filters, shared_in), build)
 
     def device_body(self, device: dict, all_fields: bool) -> bytes:
         return self._cached(
@@ -165,7 +176,7 @@ class Tailnet:
             for key in (device.get("nodeId"), device.get("id")):
                 if key in self.posture:
                     return encode_json(self.posture[key])
-            return encode_json({"attributes": {}, "expiries": {}})
+            return encode_json({"attributes": {}})
 
         return self._cached(("posture", device.get("nodeId") or device.get("id")), build)
 
@@ -266,6 +277,11 @@ def _wants_all(query: Mapping[str, list[str]]) -> bool:
     return any("all" in v.split(",") for v in query.get("fields", []))
 
 
+# Who a valid credential belongs to: a user (API access token) or an OAuth client.
+USER = "user"
+OAUTH = "oauth"
+
+
 class TailnetAPI:
     """The Tailscale API's routes over one tailnet (None: no tailnet, the device routes answer
     404 while OAuth token issuing still works). `answer` is a CannedServer fallback: it returns
@@ -293,9 +309,10 @@ class TailnetAPI:
         if request.method != "GET" or self.tailnet is None:
             return None
         if len(rest) == 3 and rest[0] == "tailnet" and rest[2] == "devices":
-            return self._refusal(request) or self._list_devices(rest[1], request.query)
+            caller, refusal = self._caller(request)
+            return refusal or self._list_devices(rest[1], request.query, shared_in=caller == USER)
         if len(rest) in (2, 3) and rest[0] == "device" and (len(rest) == 2 or rest[2] in ("attributes", "routes")):
-            refusal = self._refusal(request)
+            _, refusal = self._caller(request)
             if refusal:
                 return refusal
             device = self.tailnet.find(rest[1])
@@ -304,40 +321,43 @@ class TailnetAPI:
             if len(rest) == 2:
                 return _json(self.tailnet.device_body(device, _wants_all(request.query)))
             if rest[2] == "attributes":
+                if device.get("isExternal") is True:
+                    return _error(404, UNMANAGEABLE_DEVICE)
                 return _json(self.tailnet.posture_body(device))
             return _json(self.tailnet.routes_body(device))
         return None
 
-    def _refusal(self, request: RecordedRequest) -> Answer | None:
-        """None when the request carries a valid credential, else the 401 answer."""
+    def _caller(self, request: RecordedRequest) -> tuple[str | None, Answer | None]:
+        """(USER for an API access token or OAUTH for a token this mock minted, None) when the
+        request carries a valid credential, else (None, the 401 answer)."""
         credential = credential_from_header(request.header("Authorization"))
         if credential is None:
-            return _error(401, "missing or malformed Authorization header")
+            return None, _error(401, "missing or malformed Authorization header")
         if credential in self.auth.api_keys:
-            return None
+            return USER, None
         with self._lock:
             issued = self._issued.get(credential)
             if issued is not None:
                 if time.monotonic() >= issued.expires_at:
-                    return _error(401, "token expired")
+                    return None, _error(401, "token expired")
                 if self.auth.token_max_uses is not None and issued.uses >= self.auth.token_max_uses:
-                    return _error(401, "token expired")
+                    return None, _error(401, "token expired")
                 issued.uses += 1
-                return None
-        return _error(401, "invalid credential")
+                return OAUTH, None
+        return None, _error(401, INVALID_CREDENTIAL)
 
     def _oauth_token(self, request: RecordedRequest) -> Answer:
         form = parse_qs(request.body, keep_blank_values=True)
-        client_id = (form.get("client_id") or [""])[0]
         client_secret = (form.get("client_secret") or [""])[0]
         pair = oauth_client_from_header(request.header("Authorization"))
-        if pair and not client_id:
-            client_id, client_secret = pair
+        if pair and not client_secret:
+            client_secret = pair[1]
         grant_type = (form.get("grant_type") or ["client_credentials"])[0]
         if grant_type != "client_credentials":
             return _error(400, f"unsupported grant_type {grant_type!r}")
-        if not client_id or self.auth.oauth_clients.get(client_id) != client_secret:
-            return _error(401, "invalid client_id or client_secret")
+        # Tailscale identifies the client by its secret; the client_id sent is ignored.
+        if client_secret not in self.auth.oauth_clients.values():
+            return _error(401, INVALID_CREDENTIAL)
         with self._lock:
             token = f"tskey-api-mock{len(self._issued_order) + 1}CNTRL-{secrets.token_hex(12)}"
             self._issued[token] = _IssuedToken(time.monotonic() + self.auth.token_expires_in)
@@ -353,11 +373,11 @@ class TailnetAPI:
             )
         )
 
-    def _list_devices(self, tailnet: str, query: Mapping[str, list[str]]) -> Answer:
+    def _list_devices(self, tailnet: str, query: Mapping[str, list[str]], shared_in: bool) -> Answer:
         if tailnet not in self.auth.tailnets:
             return _error(404, "tailnet not found")
         filters = tuple(sorted((k, tuple(v)) for k, v in query.items() if k != "fields"))
         try:
-            return _json(self.tailnet.list_body(_wants_all(query), filters))
+            return _json(self.tailnet.list_body(_wants_all(query), filters, shared_in))
         except FilterError as exc:
             return _error(400, str(exc))

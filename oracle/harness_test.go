@@ -20,7 +20,7 @@ import (
 // drive it. Its module names live here and nowhere else, so a rename of the
 // harness is a one-line change.
 const (
-	mockModule           = "tests.mock_tailscale"
+	mockModule           = "harness.mock"
 	deviceFixturesModule = "harness.device_fixtures"
 )
 

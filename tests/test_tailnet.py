@@ -15,6 +15,8 @@ from harness.mock import auth_config
 from harness.schema import DEFAULT_API_KEY, DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAUTH_CLIENT_SECRET
 from harness.tailnet import (
     ALL_ONLY_FIELDS,
+    INVALID_CREDENTIAL,
+    UNMANAGEABLE_DEVICE,
     Tailnet,
     TailnetAPI,
     devices_of,
@@ -74,13 +76,38 @@ def test_oauth_client_credentials_by_basic_auth(api):
 
 
 @pytest.mark.parametrize(("client_id", "secret"), [
-    (DEFAULT_OAUTH_CLIENT_ID, "tskey-client-wrong"), ("kUNKNOWN", DEFAULT_OAUTH_CLIENT_SECRET), ("", ""),
+    (DEFAULT_OAUTH_CLIENT_ID, "tskey-client-wrong"), ("", ""),
     (DEFAULT_OAUTH_CLIENT_ID, DEFAULT_API_KEY),  # an API key is not a client secret
 ])
 def test_oauth_rejects_bad_client_credentials(api, client_id, secret):
-    status, body = mint(api, client_id, secret)
-    assert status == 401 and body["message"]
+    assert mint(api, client_id, secret) == (401, {"message": INVALID_CREDENTIAL})
     assert api.issued_tokens == []
+
+
+@pytest.mark.parametrize("client_id", ["kUNKNOWN", "some-client-id", ""])
+def test_oauth_identifies_the_client_by_its_secret(api, client_id):
+    status, body = mint(api, client_id, DEFAULT_OAUTH_CLIENT_SECRET)
+    assert status == 200 and set(body) == {"access_token", "token_type", "expires_in", "scope"}
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
+
+
+SHARED_IN = {"id": "900000000001", "nodeId": "nSHARED1CNTRL", "isExternal": True, "addresses": ["100.90.0.1"]}
+
+
+def test_oauth_tokens_do_not_list_shared_in_devices(devices, posture):
+    api = TailnetAPI(Tailnet(devices=devices + [SHARED_IN], posture=posture, name="shared"), auth_config(None))
+    token = mint(api)[1]["access_token"]
+    by_token = ask(api, "/api/v2/tailnet/-/devices", headers={"Authorization": f"Bearer {token}"})
+    by_user = ask(api, "/api/v2/tailnet/-/devices", headers=AUTH)
+    assert [d["nodeId"] for d in by_token[1]["devices"]] == [d["nodeId"] for d in devices]
+    assert [d["nodeId"] for d in by_user[1]["devices"]] == [d["nodeId"] for d in devices] + ["nSHARED1CNTRL"]
+
+
+def test_a_shared_in_devices_posture_is_not_served(devices, posture):
+    api = TailnetAPI(Tailnet(devices=devices + [SHARED_IN], posture=posture, name="shared"), auth_config(None))
+    for device_id in ("nSHARED1CNTRL", "900000000001"):
+        answer = ask(api, f"/api/v2/device/{device_id}/attributes", headers=AUTH)
+        assert answer == (404, {"message": UNMANAGEABLE_DEVICE})
 
 
 def test_oauth_rejects_another_grant_type(api):
@@ -148,7 +175,7 @@ def test_one_device_its_attributes_and_routes(api, devices, posture):
     assert ask(api, "/api/v2/device/nTEST0001CNTRL/attributes", headers=AUTH) == (200, posture["nTEST0001CNTRL"])
     # the legacy numeric id works too; a device without an entry has empty posture
     assert ask(api, "/api/v2/device/100000000001/attributes", headers=AUTH)[1] == posture["nTEST0001CNTRL"]
-    assert ask(api, "/api/v2/device/nTEST0002CNTRL/attributes", headers=AUTH)[1] == {"attributes": {}, "expiries": {}}
+    assert ask(api, "/api/v2/device/nTEST0002CNTRL/attributes", headers=AUTH)[1] == {"attributes": {}}
     assert ask(api, "/api/v2/device/nNOPE/attributes", headers=AUTH)[0] == 404
     assert ask(api, "/api/v2/device/nTEST0001CNTRL/routes", headers=AUTH)[1] == {
         "advertisedRoutes": ["10.0.0.0/8", "192.168.0.0/16"], "enabledRoutes": ["10.0.0.0/8"]}

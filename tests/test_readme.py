@@ -1,0 +1,62 @@
+"""The README's failure table tells admins what each message means; every message in it must
+be one the script prints. So each fragment of the table's first column (and of the messages
+quoted under "Other situations") appears in the error or log expectations of some scenario,
+whose test proves the script prints it."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import pytest
+
+from harness.paths import REPO_ROOT
+from harness.scenario import discover_scenarios, load_scenario
+
+SECTION = re.compile(r"^### When it fails\n(.*?)^### ", re.S | re.M)
+QUOTED = re.compile(r"`([^`]+)`")
+# Quoted names of settings, fields and values, not messages.
+SHORTEST_MESSAGE = 16
+
+
+def failure_section() -> str:
+    match = SECTION.search((REPO_ROOT / "README.md").read_text(encoding="utf-8"))
+    assert match, "README.md has no '### When it fails' section"
+    return match.group(1)
+
+
+def quoted_messages() -> list[str]:
+    """The message fragments the section quotes: the first column of its table, and the long
+    quotes of the text around it (a quote may wrap a line there); `…` splits a fragment where
+    the message varies."""
+    table, prose = [], []
+    for line in failure_section().splitlines():
+        if line.startswith("| "):
+            if not line.startswith(("| the log says", "| ---")):
+                table.append(line.split(" | ")[0])
+        else:
+            prose.append(line.strip())
+    fragments = []
+    for quote in QUOTED.findall("\n".join(table)) + QUOTED.findall(" ".join(prose)):
+        fragments += [part.strip() for part in quote.split("…") if len(part.strip()) >= SHORTEST_MESSAGE]
+    return fragments
+
+
+@functools.cache
+def pinned_texts() -> list[str]:
+    texts = []
+    for path in discover_scenarios():
+        expect = load_scenario(path).expect
+        texts += list(expect.get("error_contains", [])) + list(expect.get("logs_contain", []))
+    return texts
+
+
+def test_the_table_quotes_messages():
+    assert len(quoted_messages()) >= 30
+
+
+@pytest.mark.parametrize("fragment", quoted_messages())
+def test_every_quoted_message_is_pinned_by_a_scenario(fragment):
+    assert any(fragment in text for text in pinned_texts()), (
+        f"README.md quotes {fragment!r} under 'When it fails', but no scenario's error_contains or "
+        "logs_contain holds it: pin it with a scenario, or fix the quote")
