@@ -49,6 +49,10 @@ def addresses_of(asset: dict) -> list[str]:
     return found
 
 
+def macs_of(asset: dict) -> list[str]:
+    return [iface["macAddress"] for iface in asset.get("networkInterfaces") or [] if iface.get("macAddress")]
+
+
 def asset_row(asset: dict) -> list[str]:
     attributes = asset.get("customAttributes") or {}
     hostnames = asset.get("hostnames") or []
@@ -58,6 +62,7 @@ def asset_row(asset: dict) -> list[str]:
         str(asset.get("id", "")),
         hostnames[0] if hostnames else "",
         ", ".join(addresses_of(asset)),
+        ", ".join(macs_of(asset)),
         os_text,
         ", ".join(acl_tags),
         attributes.get("tailscale_online", ""),
@@ -96,7 +101,7 @@ def report(run: RzscriptRun, output: Path, secrets: list[str]) -> int:
         print(mask_secrets(run.stderr.rstrip(), secrets), file=sys.stderr)
         return run.exit_code or 1
     print()
-    headers = ["id", "name", "addresses", "OS", "tags", "online"]
+    headers = ["id", "name", "addresses", "MACs", "OS", "tags", "online"]
     print(format_table(headers, [asset_row(a) for a in run.assets]))
     print(f"\n{len(run.assets)} assets written to {display_path(output)}")
     return 0

@@ -21,11 +21,12 @@ def preview(*args, env=None):
 
 def test_the_asset_table():
     asset = {"id": "tailscale-1", "hostnames": ["db-router-01.tail0example.ts.net", "db-router-01"],
-             "networkInterfaces": [{"ipv4Addresses": ["100.64.0.1"], "ipv6Addresses": ["fd7a:115c:a1e0::1"]}],
+             "networkInterfaces": [{"ipv4Addresses": ["100.64.0.1"], "ipv6Addresses": ["fd7a:115c:a1e0::1"]},
+                                   {"ipv4Addresses": [], "ipv6Addresses": [], "macAddress": "3c:ec:ef:12:34:56"}],
              "os": "Linux", "osVersion": "24.04", "tags": ["tailscale", "tag:server"],
              "customAttributes": {"tailscale_online": "true"}}
     assert asset_row(asset) == ["tailscale-1", "db-router-01.tail0example.ts.net", "100.64.0.1, fd7a:115c:a1e0::1",
-                                "Linux 24.04", "tag:server", "true"]
+                                "3c:ec:ef:12:34:56", "Linux 24.04", "tag:server", "true"]
     assert format_table(["id", "name"], [["1", "x" * 60]], max_cell=10).splitlines() == [
         "id  name", "--  ----------", "1   xxxxxxxxx…"]
 
