@@ -1,8 +1,14 @@
-"""One test per scenario file in fixtures/scenarios/ and per transport-error mode it lists:
-run the integration against the mock API, then check the scenario's `expect:` block and every
-global invariant it does not skip (with a reason)."""
+"""One test per scenario file in fixtures/scenarios/, per transport-error mode it lists and per
+`invalid_ip` mode: run the integration against the mock API, then check the scenario's `expect:`
+block and every global invariant it does not skip (with a reason).
+
+Every scenario runs with `net.ip_address` raising on junk (`--invalid-ip abort`) as well as
+returning None, whatever its own `invalid_ip` says: runZero does not document which it does, so
+every promise must hold under both."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
@@ -23,14 +29,18 @@ def _cases():
         except ScenarioError:
             modes = ["none"]  # the test itself reports the error
         for mode in modes:
-            yield pytest.param(path, mode, id=f"{path.stem}-{mode}")
+            for invalid_ip in INVALID_IP_MODES:
+                yield pytest.param(path, mode, invalid_ip, id=f"{path.stem}-{mode}-ip_{invalid_ip}")
 
 
-@pytest.mark.parametrize(("path", "mode"), list(_cases()))
-def test_scenario(path, mode, rzscript, tailscale_script):
+INVALID_IP_MODES = ("none", "abort")
+
+
+@pytest.mark.parametrize(("path", "mode", "invalid_ip"), list(_cases()))
+def test_scenario(path, mode, invalid_ip, rzscript, tailscale_script):
     problem = None
     try:
-        scenario = load_scenario(path)
+        scenario = dataclasses.replace(load_scenario(path), invalid_ip=invalid_ip)
         result = run_scenario(scenario, mode, script=tailscale_script, rzscript=rzscript)
     except ScenarioError as exc:  # a mistake in the file, or a setting the script lacks
         problem = str(exc)
@@ -41,7 +51,8 @@ def test_scenario(path, mode, rzscript, tailscale_script):
     if failures:
         skipped = "".join(f"\n  (invariant {n} skipped: {why})" for n, why in scenario.skip_invariants.items())
         pytest.fail(
-            f"scenario {scenario.name} (transport_errors={mode}): {len(failures)} failure(s)\n  - "
+            f"scenario {scenario.name} (transport_errors={mode}, invalid_ip={invalid_ip}): "
+            f"{len(failures)} failure(s)\n  - "
             + "\n  - ".join(failures)
             + skipped
             + "\n"
