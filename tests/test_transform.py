@@ -140,6 +140,29 @@ def test_address_scope(address, scope):
     assert call("address_scope", address) == scope
 
 
+@pytest.mark.parametrize("text, family", [
+    ("100.64.5.3", 4), ("0.0.0.0", 4), ("255.255.255.255", 4),
+    ("100.64.5.300", 0), ("1.2.3", 0), ("1.2.3.4.5", 0), ("010.1.1.1", 0), ("1.2.3.", 0), ("1..2.3", 0),
+    ("+1.2.3.4", 0), (" 1.2.3.4", 0), ("1.2.3.4 ", 0), ("\u0661.2.3.4", 0),
+    ("fd7a:115c:a1e0::1", 6), ("::", 6), ("::1", 6), ("1::", 6), ("1:2:3:4:5:6:7:8", 6), ("1:2:3:4:5:6:7::", 6),
+    ("FD7A:115C:A1E0::1", 6), ("1:2:3:4:5:6:7", 0), ("1:2:3:4:5:6:7:8:9", 0), ("1:2:3:4::5:6:7:8", 0),
+    ("1::2::3", 0), ("1:::2", 0), (":1:2:3:4:5:6:7", 0), ("12345::1", 0), ("fe80::1%eth0", 0), ("::ffff:1.2.3.4", 0),
+    ("g::1", 0), ("", 0), ("[::1]", 0),
+])
+def test_address_family_is_a_total_screen(text, family):
+    """Only what Go's parser takes as an address passes; everything else is junk, never handed to ip_address."""
+    assert call("address_family", text) == family
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("100.64.1.2/32", ["100.64.1.2", 4]), ("::/0", ["::", 6]), ("10.0.0.0/8", ["10.0.0.0", 4]),
+    ("100.64.1.2/33", [None, 0]), ("::/129", [None, 0]), ("10.0.0.0/08", [None, 0]), ("10.0.0.0/", [None, 0]),
+    ("10.0.0.0/-1", [None, 0]), ("10.0.0.0/8/8", [None, 0]), ("fd7a::1/128", ["fd7a::1", 6]),
+])
+def test_split_prefix_bounds_the_length_by_family(text, expected):
+    assert call("split_prefix", text) == expected
+
+
 # ---- operating system ------------------------------------------------------
 
 @pytest.mark.parametrize("device, posture, expected", [
@@ -355,6 +378,9 @@ PAGE_1 = "https://api.tailscale.com/api/v2/tailnet/-/devices?fields=all"
     (['https://api.tailscale.com/p2; rel="next"'], ["unreadable", 'https://api.tailscale.com/p2; rel="next"']),
     (['<https://api.tailscale.com/p2>; rel="next'], ["unreadable", '<https://api.tailscale.com/p2>; rel="next']),
     (['<mailto:x@example.com>; rel="next"'], ["foreign", "mailto:x@example.com"]),
+    # The scheme's default port is the same origin; another port is not.
+    (['<https://api.tailscale.com:443/api/v2/p2>; rel="next"'], ["next", "https://api.tailscale.com:443/api/v2/p2"]),
+    (['<https://api.tailscale.com:8443/api/v2/p2>; rel="next"'], ["foreign", "https://api.tailscale.com:8443/api/v2/p2"]),
 ])
 def test_next_page_link(links, expected):
     assert call("next_page_link", links, PAGE_1) == expected
