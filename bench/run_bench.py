@@ -13,9 +13,13 @@ API of harness.mock, bin/rzscript, the same rzscript options as every scenario).
 (1,000 when it is run, else the smallest) it adds an OAuth run (posture off and on) and a run
 whose posture calls all answer 403.
 
+At each size it also runs bench/reference_mapping.star, a plain mapping to the same asset
+shape without any of tailscale.star's checks: the yardstick for what those checks cost.
+
 It prints one Markdown table (requests by endpoint as the mock recorded them, bytes
 received, wall time, script time without HTTP, devices per second of script time, peak
-RSS of rzscript, assets), then PASS/FAIL per target, then how much of the time the mock
+RSS and peak live heap of rzscript, assets), the mapping cost as a ratio to the yardstick,
+then PASS/FAIL per target, then how much of the time the mock
 itself spent serving, and writes all of it, with the machine's details, to
 bench/out/RESULTS.md (git-ignored), or to --results FILE: `make bench-record` writes the
 tracked bench/RESULTS.md. The "Notes" section of an existing report (between the NOTES
@@ -24,7 +28,8 @@ markers) is kept. Exit status 1 when a target fails or a run breaks.
 Measuring notes:
 - Peak RSS is what rzscript reports in its --stats: the high-water mark of its own address
   space (VmHWM), so the memory of this process, which holds the mock and the loaded tailnet,
-  does not count in it.
+  does not count in it. RSS moves with GOGC and the number of cores; the peak live heap
+  (the largest heap a garbage collection found reachable) does not, so its target is on that.
 - "script s" is rzscript's wall time minus the time spent inside http calls, so the mock
   can never inflate it. The mock's own CPU time is measured as this process's CPU time
   during each run (its only work then is serving), and once more with a direct client.
@@ -75,6 +80,14 @@ LINEARITY_BASE, LINEARITY_TOP, LINEARITY_TOLERANCE = 1000, 50000, 0.25
 LINEARITY_REPEAT = 5
 BIG_SIZE, WALL_LIMIT_S, RSS_LIMIT_BYTES = 50000, 60.0, 1.5e9
 DEFAULT_TIMEOUT = 900.0
+# The yardstick: the same asset shape, none of the checks. Its runs and ours are compared at these
+# sizes, each run RATIO_REPEAT times (fastest kept), and ours may cost at most REFERENCE_RATIO_LIMIT
+# times as much script time per device.
+REFERENCE_SCRIPT = BENCH_DIR / "reference_mapping.star"
+RATIO_SIZES, RATIO_REPEAT, REFERENCE_RATIO_LIMIT = (10000, 50000), 3, 2.0
+# Peak live heap at BIG_SIZE devices, posture off, before the mapping was made cheap (519 MB, measured with
+# rzscript --stats on the 50,000-device tailnet of seed 1): the target is not to exceed it.
+LIVE_HEAP_LIMIT_BYTES = 520e6
 
 LIST_PATH = re.compile(r"^/api/v2/tailnet/[^/]+/devices$")
 TOKEN_PATH = "/api/v2/oauth/token"
@@ -126,16 +139,19 @@ class RunSpec:
     posture: bool
     auth: str = "api key"  # or "oauth"
     forbid_posture: bool = False  # every posture call answers 403
+    reference: bool = False  # run the yardstick script instead of tailscale.star
 
     @property
     def posture_label(self) -> str:
+        if self.reference:
+            return "reference"
         return ("on (403)" if self.forbid_posture else "on") if self.posture else "off"
 
     @property
     def slug(self) -> str:
         auth = "oauth" if self.auth == "oauth" else "apikey"
         posture = "posture403" if self.forbid_posture else ("posture-on" if self.posture else "posture-off")
-        return f"n{self.n}-{posture}-{auth}"
+        return f"n{self.n}-{'reference' if self.reference else posture}-{auth}"
 
 
 @dataclass
@@ -160,6 +176,7 @@ class Measurement:
     script_s: float = 0.0
     http_s: float = 0.0
     rss_bytes: int = 0
+    live_heap_bytes: int = 0  # peak live heap after a garbage collection (stats)
     assets: int = 0
     cpu_s: float = 0.0  # rzscript user+sys
     mock_cpu_s: float = 0.0  # this process (the mock) during the run
@@ -192,7 +209,8 @@ def scenario_for(spec: RunSpec, tailnet_directory: Path, timeout: float):
     doc = {
         "description": f"benchmark run {spec.slug}",
         "tailnet": str(tailnet_directory),
-        "settings": {"INCLUDE_POSTURE": spec.posture},
+        # The yardstick has no settings: it never reads posture.
+        "settings": {} if spec.reference else {"INCLUDE_POSTURE": spec.posture},
         "strict": False,  # what runZero does; --strict only adds checks
         "timeout": timeout,
     }
@@ -238,7 +256,8 @@ def run_once(
         mock_before = resource.getrusage(resource.RUSAGE_SELF)
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         scenario_result = run_scenario(
-            scenario, script=script, rzscript=rzscript, output=run_dir / "assets.jsonl",
+            scenario, script=REFERENCE_SCRIPT if spec.reference else script, rzscript=rzscript,
+            output=run_dir / "assets.jsonl",
             extra_options=profilers, env=env, parse_output=False,
         )
         mock_after = resource.getrusage(resource.RUSAGE_SELF)
@@ -272,6 +291,7 @@ def run_once(
         result.script_s = float(st.get("script_seconds", 0.0))
         result.http_s = float(st.get("http_seconds", 0.0))
         result.rss_bytes = int(st.get("max_rss_bytes", 0))
+        result.live_heap_bytes = int(st.get("peak_live_heap_bytes", 0))
         result.assets = int(st.get("assets", 0))
         result.last_log_line = run.stdout_lines[-1] if run.stdout_lines else ""
         if result.timed_out:
@@ -348,19 +368,40 @@ def fmt_int(value: int) -> str:
 def table(results: list[Measurement]) -> str:
     header = (
         "| N | posture | auth | list | token | attributes | other | bytes received | wall s "
-        "| script s (excl. HTTP) | devices/s (script) | peak RSS MB | assets |"
+        "| script s (excl. HTTP) | devices/s (script) | peak RSS MB | peak live heap MB | assets |"
     )
-    rows = [header, "|" + "---|" * 13]
+    rows = [header, "|" + "---|" * 14]
     for r in results:
         if r.error:
             tail = f"FAILED: {r.error}"
-            rows.append(f"| {fmt_int(r.spec.n)} | {r.spec.posture_label} | {r.spec.auth} | {tail} |" + " |" * 9)
+            rows.append(f"| {fmt_int(r.spec.n)} | {r.spec.posture_label} | {r.spec.auth} | {tail} |" + " |" * 10)
             continue
         rows.append(
             f"| {fmt_int(r.spec.n)} | {r.spec.posture_label} | {r.spec.auth} | {r.list_calls} | {r.token_calls} "
             f"| {fmt_int(r.attribute_calls)} | {r.other_calls} | {fmt_int(r.bytes_received)} | {r.wall_s:.2f} "
-            f"| {r.script_s:.2f} | {r.devices_per_second:,.0f} | {r.rss_bytes / 1e6:,.0f} | {fmt_int(r.assets)} |"
+            f"| {r.script_s:.2f} | {r.devices_per_second:,.0f} | {r.rss_bytes / 1e6:,.0f} "
+            f"| {r.live_heap_bytes / 1e6:,.0f} | {fmt_int(r.assets)} |"
         )
+    return "\n".join(rows)
+
+
+def reference_ratio(results: list[Measurement], n: int) -> float | None:
+    """tailscale.star's script time per device over the yardstick's, posture off, at n devices."""
+    ours, yardstick = _find(results, n, False), _find(results, n, False, reference=True)
+    if ours is None or yardstick is None or not (ours.ok and yardstick.ok) or yardstick.script_s <= 0:
+        return None
+    return (ours.script_s / ours.assets) / (yardstick.script_s / yardstick.assets)
+
+
+def ratio_table(results: list[Measurement]) -> str:
+    rows = ["| N | tailscale.star script s | reference script s | per device, tailscale.star / reference |",
+            "|" + "---|" * 4]
+    for n in sorted({r.spec.n for r in results if r.spec.reference}):
+        ours, yardstick, ratio = _find(results, n, False), _find(results, n, False, reference=True), \
+            reference_ratio(results, n)
+        if ratio is None:
+            continue
+        rows.append(f"| {fmt_int(n)} | {ours.script_s:.2f} | {yardstick.script_s:.2f} | {ratio:.2f}× |")
     return "\n".join(rows)
 
 
@@ -393,10 +434,11 @@ class Check:
         return f"- **{self.status}** {self.name}: {self.detail}"
 
 
-def _find(results, n, posture, auth="api key", forbid=False) -> Measurement | None:
+def _find(results, n, posture, auth="api key", forbid=False, reference=False) -> Measurement | None:
     for r in results:
         s = r.spec
-        if s.n == n and s.posture == posture and s.auth == auth and s.forbid_posture == forbid:
+        if (s.n == n and s.posture == posture and s.auth == auth and s.forbid_posture == forbid
+                and s.reference == reference):
             return r
     return None
 
@@ -425,7 +467,8 @@ def check_targets(results: list[Measurement]) -> list[Check]:
             text += f" ({', '.join(f'{k} x{v}' for k, v in r.other_paths.items())})"
         return text
 
-    api_off = [r for r in results if r.spec.auth == "api key" and not r.spec.posture]
+    ours = [r for r in results if not r.spec.reference]
+    api_off = [r for r in ours if r.spec.auth == "api key" and not r.spec.posture]
     api_on = [r for r in results if r.spec.auth == "api key" and r.spec.posture and not r.spec.forbid_posture]
     oauth_off = [r for r in results if r.spec.auth == "oauth" and not r.spec.posture]
     oauth_on = [r for r in results if r.spec.auth == "oauth" and r.spec.posture]
@@ -445,11 +488,11 @@ def check_targets(results: list[Measurement]) -> list[Check]:
     verdict("requests, posture 403: no posture call after the first 403", forbidden,
             lambda r: (r.list_calls, r.token_calls, r.attribute_calls, r.other_calls) == (1, 0, 1, 0)
             and r.assets == r.devices, counts)
-    verdict("no per-device routes or device calls (fields=all carries the routes)", results,
+    verdict("no per-device routes or device calls (fields=all carries the routes)", ours,
             lambda r: r.per_device_calls == 0,
             lambda r: f"{r.spec.slug}: {r.per_device_calls} such calls" if r.ok else f"{r.spec.slug}: {r.error}")
     if checks[-1].status == "PASS":
-        checks[-1].detail = f"none in {len(results)} runs"
+        checks[-1].detail = f"none in {len(ours)} runs"
 
     base, top = _find(results, LINEARITY_BASE, False), _find(results, LINEARITY_TOP, False)
     name = (f"linear script time: devices/s at {LINEARITY_TOP:,} within {LINEARITY_TOLERANCE:.0%} "
@@ -475,6 +518,19 @@ def check_targets(results: list[Measurement]) -> list[Check]:
     else:
         status = "PASS" if big.ok and 0 < big.rss_bytes < RSS_LIMIT_BYTES else "FAIL"
         checks.append(Check(name, status, f"{big.rss_bytes / 1e9:.2f} GB" if big.ok else big.error))
+    name = f"{BIG_SIZE:,} devices, posture off: peak live heap at most {LIVE_HEAP_LIMIT_BYTES / 1e6:,.0f} MB"
+    if big is None:
+        checks.append(Check(name, "SKIP", "not run"))
+    else:
+        status = "PASS" if big.ok and 0 < big.live_heap_bytes <= LIVE_HEAP_LIMIT_BYTES else "FAIL"
+        checks.append(Check(name, status, f"{big.live_heap_bytes / 1e6:,.0f} MB" if big.ok else big.error))
+    for n in RATIO_SIZES:
+        name = f"{n:,} devices, posture off: script time per device at most {REFERENCE_RATIO_LIMIT:.1f}× the reference"
+        ratio = reference_ratio(results, n)
+        if ratio is None:
+            checks.append(Check(name, "SKIP", "runs missing or failed"))
+        else:
+            checks.append(Check(name, "PASS" if ratio <= REFERENCE_RATIO_LIMIT else "FAIL", f"{ratio:.2f}×"))
     return checks
 
 
@@ -580,8 +636,15 @@ def render_results(
         "`POST /oauth/token`, attributes = `GET /device/{id}/attributes`, other = anything else); bytes "
         "received = response bytes rzscript read; wall s = rzscript's wall time; script s = wall minus time "
         "inside http calls; devices/s = N / script s; peak RSS = rzscript's max resident set "
-        "(MB = 10^6 bytes). The generator adds shared-in (external) devices; the script imports them too, so "
-        "every device is imported and gets a posture call.",
+        "(MB = 10^6 bytes); peak live heap = the largest heap a garbage collection found reachable, which "
+        "unlike RSS does not depend on GOGC or the number of cores. The generator adds shared-in (external) "
+        "devices: an API token imports them without a posture call (Tailscale serves their posture only to "
+        "their own tailnet), and an OAuth client is not listed them at all. Rows `reference` are "
+        "`bench/reference_mapping.star`, the same asset shape without tailscale.star's checks.",
+        "",
+        "## Mapping cost",
+        "",
+        ratio_table(results),
         "",
         "## Targets",
         "",
@@ -634,7 +697,7 @@ def parse_sizes(text: str) -> list[int]:
 def plan(sizes: list[int], extras_size: int | None) -> list[RunSpec]:
     specs = []
     for n in sizes:
-        specs += [RunSpec(n, False), RunSpec(n, True)]
+        specs += [RunSpec(n, False), RunSpec(n, True), RunSpec(n, False, reference=True)]
         if n == extras_size:
             specs += [RunSpec(n, False, "oauth"), RunSpec(n, True, "oauth"), RunSpec(n, True, forbid_posture=True)]
     return specs
@@ -680,6 +743,8 @@ def run_benchmark(
             runs = repeat
             if spec.n in (LINEARITY_BASE, LINEARITY_TOP) and spec == RunSpec(spec.n, False):
                 runs = max(repeat, LINEARITY_REPEAT)  # the linearity ratio is the noisiest figure
+            elif spec.n in RATIO_SIZES and not spec.posture:
+                runs = max(repeat, RATIO_REPEAT)  # both sides of the yardstick ratio
             for _ in range(runs):
                 result = run_once(
                     spec, tailnet, directory, script=script, rzscript=binary, workdir=workdir, timeout=timeout,
@@ -769,6 +834,8 @@ def main(argv=None) -> int:
 
     print()
     print(table(results))
+    print()
+    print(ratio_table(results))
     print()
     print("\n".join(c.line() for c in checks))
     mock_text = mock_section(results, direct)

@@ -9,6 +9,7 @@ targets exactly and that the table and the report are produced; nothing about ti
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -50,7 +51,8 @@ def test_benchmark_runs(smoke):
     process, data, _, _ = smoke
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     assert data is not None
-    assert [r["spec"]["n"] for r in data["results"]] == [N] * 5
+    # posture off and on, the yardstick, OAuth off and on, posture 403
+    assert [r["spec"]["n"] for r in data["results"]] == [N] * 6
     for r in data["results"]:
         assert r["exit_code"] == 0 and not r["error"], r
 
@@ -107,9 +109,22 @@ def test_table_and_report(smoke):
     assert f"| {N} | off | api key | 1 | 0 | 0 | 0 |" in process.stdout
     assert f"| {N} | on | api key | 1 | 0 | {N - shared_in(tailnet)} | 0 |" in process.stdout
     assert "**PASS** requests, posture off" in process.stdout
+    # The yardstick reads the list once, asks no posture, and maps every device; ours is compared with it.
+    assert f"| {N} | reference | api key | 1 | 0 | 0 | 0 |" in process.stdout
+    assert re.search(rf"^\| {N} \| [0-9.]+ \| [0-9.]+ \| [0-9.]+× \|$", process.stdout, re.M)
+    assert "peak live heap MB" in process.stdout
     text = report.read_text()
-    for part in (header, "## Targets", "## Is the mock the bottleneck?", "## Machine", "- nproc:"):
+    for part in (header, "## Mapping cost", "## Targets", "## Is the mock the bottleneck?", "## Machine", "- nproc:"):
         assert part in text
+
+
+def test_the_yardstick_maps_the_same_assets(smoke):
+    """The reference script builds every asset tailscale.star builds, so their times compare."""
+    _, data, _, _ = smoke
+    ours, yardstick = (next(r for r in data["results"] if r["spec"]["reference"] is ref and not r["spec"]["posture"]
+                            and r["spec"]["auth"] == "api key") for ref in (False, True))
+    assert yardstick["exit_code"] == 0 and yardstick["assets"] == ours["assets"] == N
+    assert yardstick["live_heap_bytes"] > 0 and ours["live_heap_bytes"] > 0
 
 
 def test_report_keeps_hand_written_notes(tmp_path):
