@@ -253,8 +253,64 @@ def test_future_created_is_not_first_seen():
 def test_exit_node_awaiting_approval():
     device = {"advertisedRoutes": ["0.0.0.0/0", "::/0", "10.0.0.0/8"], "enabledRoutes": ["10.0.0.0/8"]}
     assert call("route_roles", device) == {
-        "exit_node": True, "exit_node_approved": False, "subnet_router": True,
+        "exit_node": True, "exit_node_approved": False, "subnet_router": True, "subnet_router_approved": True,
         "awaiting_approval": ["0.0.0.0/0", "::/0"]}
+
+
+UNKNOWN_ROLES = {"exit_node": None, "exit_node_approved": None, "subnet_router": None,
+                 "subnet_router_approved": None, "awaiting_approval": None}
+
+
+@pytest.mark.parametrize("device, expected", [
+    # Route fields withheld (no devices:routes:read): nothing is known.
+    ({}, UNKNOWN_ROLES),
+    ({"advertisedRoutes": None, "enabledRoutes": []}, UNKNOWN_ROLES),
+    ({"advertisedRoutes": "10.0.0.0/8"}, UNKNOWN_ROLES),
+    # Present and empty: no role, nothing awaiting.
+    ({"advertisedRoutes": [], "enabledRoutes": []},
+     {"exit_node": False, "exit_node_approved": False, "subnet_router": False, "subnet_router_approved": False,
+      "awaiting_approval": []}),
+    ({"advertisedRoutes": []},
+     {"exit_node": False, "exit_node_approved": False, "subnet_router": False, "subnet_router_approved": False,
+      "awaiting_approval": []}),
+    # Advertised but enabledRoutes withheld: the role is advertised, its approval unknown.
+    ({"advertisedRoutes": ["0.0.0.0/0", "::/0", "10.0.0.0/8"]},
+     {"exit_node": True, "exit_node_approved": None, "subnet_router": True, "subnet_router_approved": None,
+      "awaiting_approval": None}),
+    # Advertised, none approved.
+    ({"advertisedRoutes": ["10.0.0.0/8"], "enabledRoutes": []},
+     {"exit_node": False, "exit_node_approved": False, "subnet_router": True, "subnet_router_approved": False,
+      "awaiting_approval": ["10.0.0.0/8"]}),
+])
+def test_route_roles_absent_fields_are_unknown(device, expected):
+    assert call("route_roles", device) == expected
+
+
+def test_absent_route_fields_produce_no_route_attribute():
+    attributes = call("custom_attributes", {"id": "1"}, {}, NOW_UNIX)
+    for key in ("tailscale_exit_node", "tailscale_exit_node_approved", "tailscale_subnet_router",
+                "tailscale_routes_awaiting_approval", "tailscale_advertised_routes", "tailscale_enabled_routes"):
+        assert key not in attributes
+
+
+def test_empty_route_fields_are_false():
+    attributes = call("custom_attributes", {"id": "1", "advertisedRoutes": [], "enabledRoutes": []}, {}, NOW_UNIX)
+    assert attributes["tailscale_exit_node"] == "false"
+    assert attributes["tailscale_subnet_router"] == "false"
+    assert "tailscale_routes_awaiting_approval" not in attributes
+
+
+@pytest.mark.parametrize("device, role_tags", [
+    ({"advertisedRoutes": ["0.0.0.0/0", "::/0"], "enabledRoutes": ["0.0.0.0/0", "::/0"]}, ["tailscale-exit-node"]),
+    ({"advertisedRoutes": ["0.0.0.0/0", "::/0"], "enabledRoutes": []}, []),
+    ({"advertisedRoutes": ["0.0.0.0/0", "::/0"]}, []),
+    ({"advertisedRoutes": ["10.0.0.0/8", "10.1.0.0/16"], "enabledRoutes": ["10.1.0.0/16"]},
+     ["tailscale-subnet-router"]),
+    ({"advertisedRoutes": ["10.0.0.0/8"], "enabledRoutes": []}, []),
+    ({"advertisedRoutes": ["10.0.0.0/8"], "enabledRoutes": ["0.0.0.0/0"]}, []),
+])
+def test_role_tags_mean_approved_roles(device, role_tags):
+    assert call("asset_tags", device, call("route_roles", device)) == ["tailscale"] + role_tags
 
 
 def test_half_an_exit_node_is_not_one():
@@ -264,7 +320,7 @@ def test_half_an_exit_node_is_not_one():
 def test_tags_roles_first_then_acl_tags_capped_at_100():
     device = {"isEphemeral": True, "isExternal": True,
               "tags": ["tag:t%d" % i for i in range(300)] + ["tag:t1"]}
-    roles = call("route_roles", {"advertisedRoutes": ["0.0.0.0/0", "::/0"]})
+    roles = call("route_roles", {"advertisedRoutes": ["0.0.0.0/0", "::/0"], "enabledRoutes": ["0.0.0.0/0", "::/0"]})
     tags = call("asset_tags", device, roles)
     assert tags[:4] == ["tailscale", "tailscale-exit-node", "tailscale-ephemeral", "tailscale-external"]
     assert len(tags) == 100 and tags[4] == "tag:t0"
@@ -333,8 +389,7 @@ def test_every_field_null_gives_a_minimal_asset():
     asset = call("device_to_asset", device, None, NOW_UNIX)
     assert asset == {"id": "tailscale-77", "hostnames": [], "networkInterfaces": [], "tags": ["tailscale"],
                      "software": [], "customAttributes": {
-                         "tailscale_device_id": "77", "tailscale_tailnet": "-",
-                         "tailscale_exit_node": "false", "tailscale_subnet_router": "false"}}
+                         "tailscale_device_id": "77", "tailscale_tailnet": "-"}}
 
 
 # ---- credentials, links, secrets ---------------------------------------------
@@ -414,7 +469,9 @@ def test_is_route(route, valid):
 
 
 def test_junk_routes_make_no_subnet_router():
-    assert call("route_roles", {"advertisedRoutes": ["not-a-route", "x/y"]})["subnet_router"] is False
+    assert call("route_roles", {"advertisedRoutes": ["not-a-route", "x/y"], "enabledRoutes": ["x/y"]}) == {
+        "exit_node": False, "exit_node_approved": False, "subnet_router": False, "subnet_router_approved": False,
+        "awaiting_approval": []}
 
 
 @pytest.mark.parametrize("port, valid", [("41641", True), ("0", True), ("65535", True), ("65536", False),
