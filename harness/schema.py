@@ -546,13 +546,18 @@ AUTH = Section("auth", [
         "user name.", default=[DEFAULT_API_KEY]),
     Key("oauth_clients", ScalarMap(strings_only=True), "OAuth client id → secret pairs that "
         "`POST /api/v2/oauth/token` accepts.", default={DEFAULT_OAUTH_CLIENT_ID: DEFAULT_OAUTH_CLIENT_SECRET}),
-    Key("tailnets", TextList(), "Tailnet names in `/tailnet/{t}/devices` that exist. Any other name gets 404.",
+    Key("tailnets", TextList(), "Tailnet names in `/tailnet/{t}/devices` (and the Service list) that exist. "
+        "Any other name gets 404.",
         default=["-", "T1234CNTRL"]),
     Key("token_expires_in", Integer(1), "Lifetime of an issued token in seconds. It is reported as `expires_in` "
         "and enforced on the wall clock.", default=3600),
     Key("token_max_uses", Integer(0), "An issued token is refused with 401 `token expired` after this many "
         "authenticated requests. This is a deterministic way to test re-minting mid-run.", default=None,
         shown_default="unlimited"),
+    Key("services_read", BOOLEAN, "Whether the credentials may read Services (an OAuth client's `services:read` "
+        "scope, an API token user's role). `false`: both Service-list paths answer 403 `calling actor does not "
+        "have enough permissions to perform this function`, as Tailscale answers a credential without the right, "
+        "and issued tokens' `scope` leaves `services:read` out.", default=True),
 ])
 
 SCENARIO = Section("scenario", [

@@ -1,11 +1,11 @@
 """The tailnet model: a recorded tailnet and the Tailscale API routes that serve it.
 
-`Tailnet` holds a recorded tailnet (fixtures/tailnets/NAME: the `fields=all` device list and
-posture per device). `TailnetAPI` answers the requests the real API answers, the way it
-answers them: authentication (API access tokens, and the OAuth tokens it issues), the device
-list with its `fields` projection and server-side filters, one device, a device's routes and
-its posture attributes. Bodies are encoded once and cached; the `fields=all` list is served
-from the file's own bytes.
+`Tailnet` holds a recorded tailnet (fixtures/tailnets/NAME: the `fields=all` device list,
+posture per device, and the tailnet's Services). `TailnetAPI` answers the requests the real API
+answers, the way it answers them: authentication (API access tokens, and the OAuth tokens it
+issues), the device list with its `fields` projection and server-side filters, one device, a
+device's routes and its posture attributes, and the Service list on both of its paths. Bodies
+are encoded once and cached; the `fields=all` list is served from the file's own bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, unquote
 from harness.canned_server import JSON_TYPE, Answer, RecordedRequest, encode_json, query_text
 
 DEFAULT_TOKEN_SCOPE = "devices:core:read devices:posture_attributes:read devices:routes:read"
+SERVICES_SCOPE = "services:read"
 
 # Fields the device endpoints leave out unless `fields=all` is asked for (Tailscale's API
 # schema: multipleConnections too, which is also omitted unless true).
@@ -42,6 +43,11 @@ ALL_ONLY_FIELDS = (
 UNMANAGEABLE_DEVICE = "no manageable device matching this ID found"
 # Tailscale's answer to a bad API token or OAuth client secret.
 INVALID_CREDENTIAL = "API token invalid"
+# Tailscale's answer to a credential without the scope or role a request needs (403).
+NOT_PERMITTED = "calling actor does not have enough permissions to perform this function"
+# The Service list's paths: Tailscale's Go client (v2.12.0) uses the first, its published API spec
+# the second; both answer {"vipServices": [...]}.
+SERVICE_LIST_PATHS = ("vip-services", "services")
 
 # The device list, also behind a prefix (an API_BASE that goes through a proxy path).
 DEVICE_LIST_PATH = re.compile(r"/tailnet/[^/]+/devices$")
@@ -80,8 +86,15 @@ def device_matches(device: dict, filters: Iterable[tuple[str, tuple[str, ...]]])
     return True
 
 
+def services_of(document: Any) -> list | None:
+    """The Service list of a Service-list body (`{"vipServices": [...]}`), or None for another shape."""
+    if isinstance(document, dict) and isinstance(document.get("vipServices"), list):
+        return document["vipServices"]
+    return None
+
+
 class Tailnet:
-    """A recorded tailnet: the `fields=all` device list and posture per device."""
+    """A recorded tailnet: the `fields=all` device list, posture per device, and its Services."""
 
     def __init__(
         self,
@@ -89,6 +102,7 @@ class Tailnet:
         *,
         devices: list[dict] | None = None,
         posture: Mapping[str, Any] | None = None,
+        services: list[dict] | None = None,
         name: str = "",
     ):
         if devices_body is None:
@@ -99,6 +113,7 @@ class Tailnet:
         self.name = name
         self.devices: list[dict] = listed
         self.posture: dict[str, Any] = dict(posture or {})
+        self.services: list[dict] = list(services or [])
         self._all_body = devices_body
         self._by_id: dict[str, dict] = {}
         for device in self.devices:
@@ -117,7 +132,13 @@ class Tailnet:
         posture = json.loads(posture_file.read_bytes()) if posture_file.is_file() else {}
         if not isinstance(posture, dict):
             raise ValueError(f"{posture_file}: expected an object mapping nodeId to an attributes body")
-        return cls(devices_file.read_bytes(), posture=posture, name=path.name)
+        services_file = path / "services.json"
+        services: list | None = []
+        if services_file.is_file():
+            services = services_of(json.loads(services_file.read_bytes()))
+            if services is None:
+                raise ValueError(f"{services_file}: expected an object with a 'vipServices' list")
+        return cls(devices_file.read_bytes(), posture=posture, services=services, name=path.name)
 
     def _cached(self, key: Any, build: Callable[[], bytes]) -> bytes:
         body = self._cache.get(key)
@@ -180,6 +201,10 @@ class Tailnet:
 
         return self._cached(("posture", device.get("nodeId") or device.get("id")), build)
 
+    def services_body(self) -> bytes:
+        """The Service list; a tailnet without Services answers an empty list."""
+        return self._cached("services", lambda: encode_json({"vipServices": self.services}))
+
 
 # The tailnet loaded last, reused while its files are unchanged: a scenario run once per
 # transport mode, many scenarios over one tailnet, or the benchmark's runs over one generated
@@ -189,11 +214,11 @@ _LAST_TAILNET_LOCK = threading.Lock()
 
 
 def load_tailnet(directory: Path) -> Tailnet:
-    """The tailnet in directory (devices.json, optional posture.json)."""
+    """The tailnet in directory (devices.json, optional posture.json and services.json)."""
     directory = directory.resolve()
     stamp = tuple(
         (p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else None
-        for p in (directory / "devices.json", directory / "posture.json")
+        for p in (directory / "devices.json", directory / "posture.json", directory / "services.json")
     )
     with _LAST_TAILNET_LOCK:
         cached = _LAST_TAILNET.get(directory)
@@ -208,14 +233,15 @@ def load_tailnet(directory: Path) -> Tailnet:
 
 @dataclass
 class AuthConfig:
-    """What the API accepts: API access tokens, OAuth clients, tailnet names, and the
-    lifetime of the tokens it issues."""
+    """What the API accepts: API access tokens, OAuth clients, tailnet names, the lifetime of
+    the tokens it issues, and whether its credentials may read Services."""
 
     api_keys: list[str]
     oauth_clients: dict[str, str]
     tailnets: list[str]
     token_expires_in: int  # seconds, reported and enforced (wall clock)
     token_max_uses: int | None  # an issued token is refused after this many uses; None: unlimited
+    services_read: bool = True  # False: the Service list answers 403, as to a credential without the right
 
     def secrets(self) -> list[str]:
         return list(self.api_keys) + list(self.oauth_clients.values())
@@ -311,6 +337,9 @@ class TailnetAPI:
         if len(rest) == 3 and rest[0] == "tailnet" and rest[2] == "devices":
             caller, refusal = self._caller(request)
             return refusal or self._list_devices(rest[1], request.query, shared_in=caller == USER)
+        if len(rest) == 3 and rest[0] == "tailnet" and rest[2] in SERVICE_LIST_PATHS:
+            _, refusal = self._caller(request)
+            return refusal or self._list_services(rest[1])
         if len(rest) in (2, 3) and rest[0] == "device" and (len(rest) == 2 or rest[2] in ("attributes", "routes")):
             _, refusal = self._caller(request)
             if refusal:
@@ -368,10 +397,20 @@ class TailnetAPI:
                     "access_token": token,
                     "token_type": "Bearer",
                     "expires_in": self.auth.token_expires_in,
-                    "scope": (form.get("scope") or [DEFAULT_TOKEN_SCOPE])[0],
+                    "scope": (form.get("scope") or [self._granted_scope()])[0],
                 }
             )
         )
+
+    def _granted_scope(self) -> str:
+        return DEFAULT_TOKEN_SCOPE + (" " + SERVICES_SCOPE if self.auth.services_read else "")
+
+    def _list_services(self, tailnet: str) -> Answer:
+        if tailnet not in self.auth.tailnets:
+            return _error(404, "tailnet not found")
+        if not self.auth.services_read:
+            return _error(403, NOT_PERMITTED)
+        return _json(self.tailnet.services_body())
 
     def _list_devices(self, tailnet: str, query: Mapping[str, list[str]], shared_in: bool) -> Answer:
         if tailnet not in self.auth.tailnets:

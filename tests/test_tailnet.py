@@ -1,5 +1,5 @@
 """The tailnet model: authentication and OAuth token issuing, the device list with its
-`fields` projection and server-side filters, one device, its routes and posture. The API is
+`fields` projection and server-side filters, one device, its routes and posture, the Services. The API is
 asked directly (no HTTP); tests/test_mock.py covers it behind the server."""
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from harness.schema import DEFAULT_API_KEY, DEFAULT_OAUTH_CLIENT_ID, DEFAULT_OAU
 from harness.tailnet import (
     ALL_ONLY_FIELDS,
     INVALID_CREDENTIAL,
+    NOT_PERMITTED,
+    SERVICES_SCOPE,
     UNMANAGEABLE_DEVICE,
     Tailnet,
     TailnetAPI,
     devices_of,
     is_device_list_request,
     load_tailnet,
+    services_of,
 )
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
@@ -221,3 +224,39 @@ def test_a_tailnet_needs_a_device_list(tmp_path):
         Tailnet(b'{"devices": {}}')
     with pytest.raises(FileNotFoundError, match="no devices.json"):
         Tailnet.from_dir(tmp_path)
+
+
+SERVICES = [{"name": "svc:web", "addrs": ["100.124.0.1", "fd7a:115c:a1e0::ab01:1"], "ports": ["tcp:443"]}]
+SERVICE_PATHS = ("/api/v2/tailnet/-/vip-services", "/api/v2/tailnet/-/services")
+
+
+def test_services_are_served_on_both_paths(devices):
+    api = TailnetAPI(Tailnet(devices=devices, services=SERVICES), auth_config(None))
+    for path in SERVICE_PATHS:
+        assert ask(api, path, headers=AUTH) == (200, {"vipServices": SERVICES}), path
+        assert ask(api, path)[0] == 401, path
+    assert ask(api, "/api/v2/tailnet/T9NOPE/vip-services", headers=AUTH) == (404, {"message": "tailnet not found"})
+
+
+def test_a_tailnet_without_services_lists_none(api):
+    for path in SERVICE_PATHS:
+        assert ask(api, path, headers=AUTH) == (200, {"vipServices": []}), path
+
+
+def test_a_credential_without_the_right_may_not_read_services(tailnet):
+    api = TailnetAPI(tailnet, auth_config({"services_read": False}))
+    for path in SERVICE_PATHS:
+        assert ask(api, path, headers=AUTH) == (403, {"message": NOT_PERMITTED}), path
+    assert ask(api, "/api/v2/tailnet/-/devices", headers=AUTH)[0] == 200
+    assert SERVICES_SCOPE not in mint(api)[1]["scope"]
+    assert SERVICES_SCOPE in mint(TailnetAPI(tailnet, auth_config(None)))[1]["scope"].split()
+
+
+def test_services_json_is_read_with_the_tailnet(tailnet_dir):
+    assert Tailnet.from_dir(tailnet_dir).services == []
+    (tailnet_dir / "services.json").write_text(json.dumps({"vipServices": SERVICES}))
+    assert load_tailnet(tailnet_dir).services == SERVICES
+    (tailnet_dir / "services.json").write_text(json.dumps({"services": SERVICES}))
+    with pytest.raises(ValueError, match="'vipServices' list"):
+        Tailnet.from_dir(tailnet_dir)
+    assert services_of({"vipServices": []}) == [] and services_of({"vipServices": None}) is None
