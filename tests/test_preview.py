@@ -72,5 +72,6 @@ def test_an_edited_copy_of_the_script_runs_against_the_mock(tmp_path, rzscript, 
                       "--kwargs", "access_key=ignored-key", env={"RZSCRIPT": str(rzscript)})
     assert process.returncode == 0, process.stderr
     assert "edited copy: imported 14 assets from 14 devices" in process.stdout
-    assert "14 assets written to" in process.stdout and (tmp_path / "assets.jsonl").is_file()
+    # the 14 devices and the sample tailnet's 2 Services
+    assert "16 assets written to" in process.stdout and (tmp_path / "assets.jsonl").is_file()
     assert "ignored-key" not in process.stdout  # a --kwargs value is masked in the log too

@@ -88,10 +88,11 @@ def test_tailscales_own_testdata_imports_carefully(testdata_dir, rzscript, tails
                 {"method": "GET", "path": "/api/v2/tailnet/-/devices", "query": {"fields": "all"}, "count": 1},
                 {"method": "GET", "path_regex": "/attributes$", "count": 1},
                 {"method": "GET", "path": "/api/v2/device/nTESTJ31/attributes", "count": 1},
+                {"method": "GET", "path": "/api/v2/tailnet/-/vip-services", "count": 1},
             ],
             "logs_contain": ["tailscale: skipped 1 device(s): duplicate id (first: foo.example.com)"],
             "last_log_line": r"tailscale: imported 2 assets from 3 devices \(skipped 1: 1 duplicate id\); posture: "
-                             r"1 fetched, 0 unavailable, 1 not applicable \(shared in\)",
+                             r"1 fetched, 0 unavailable, 1 not applicable \(shared in\); services: 0 imported",
         },
     }, name="tailscale_testdata")
     result = run_scenario(scenario, "none", script=tailscale_script, rzscript=rzscript)
