@@ -1,11 +1,12 @@
-"""Every well-formed device-list and posture body the fixtures hold, for the Go oracle.
+"""Every well-formed device-list, posture and Service-list body the fixtures hold, for the Go oracle.
 
     python -m harness.device_fixtures
 
 prints one JSON object per line: {"source": ..., "body": {"devices": [...]}} for a device-list
-body, {"source": ..., "posture": {"attributes": ...}} for one posture answer. The sources are
-the recorded tailnets, the generator's output at a small size, and the 200 answers that
-scenario routes serve on the device-list and posture paths, except in scenarios marked `junk`.
+body, {"source": ..., "posture": {"attributes": ...}} for one posture answer, {"source": ...,
+"services": {"vipServices": [...]}} for a Service list. The sources are the recorded tailnets,
+the generator's output at a small size, and the 200 answers that scenario routes serve on the
+device-list, posture and Service-list paths, except in scenarios marked `junk`.
 The oracle (oracle/) decodes each strictly into Tailscale's Go client types, so a fixture that
 invents, misspells or mistypes a field fails there.
 """
@@ -24,6 +25,7 @@ from harness.scenario import discover_scenarios, load_scenario
 GENERATED_DEVICES = 40
 DEVICE_LIST_MARK = "/devices"
 POSTURE_MARK = "/attributes"
+SERVICE_LIST_MARK = "services"
 
 
 def tailnet_bodies(directory: Path) -> Iterator[dict]:
@@ -33,6 +35,9 @@ def tailnet_bodies(directory: Path) -> Iterator[dict]:
     if posture_file.is_file():
         for node_id, answer in json.loads(posture_file.read_text()).items():
             yield {"source": f"{source}/posture.json[{node_id}]", "posture": answer}
+    services_file = directory / "services.json"
+    if services_file.is_file():
+        yield {"source": f"{source}/services.json", "services": json.loads(services_file.read_text())}
 
 
 def generated_bodies() -> Iterator[dict]:
@@ -44,12 +49,15 @@ def generated_bodies() -> Iterator[dict]:
 
 
 def route_kind(route: dict) -> str | None:
-    """"body" for a route on the device-list path, "posture" on a posture path, else None."""
+    """"body" for a route on the device-list path, "posture" on a posture path, "services" on a
+    Service-list path, else None."""
     path = route.get("path") or route.get("path_regex") or ""
     if DEVICE_LIST_MARK in path:
         return "body"
     if POSTURE_MARK in path:
         return "posture"
+    if SERVICE_LIST_MARK in path:
+        return "services"
     return None
 
 

@@ -7,37 +7,55 @@ import (
 )
 
 // fixtureLine is one line of the harness's fixture lister: a well-formed
-// device-list body or a posture body, and where it came from. Bodies a scenario
-// serves on purpose as junk are not listed, so every listed one must decode.
+// device-list body, posture body or Service-list body, and where it came from.
+// Bodies a scenario serves on purpose as junk are not listed, so every listed
+// one must decode.
 type fixtureLine struct {
-	Source  string          `json:"source"`
-	Body    json.RawMessage `json:"body"`
-	Posture json.RawMessage `json:"posture"`
+	Source   string          `json:"source"`
+	Body     json.RawMessage `json:"body"`
+	Posture  json.RawMessage `json:"posture"`
+	Services json.RawMessage `json:"services"`
 }
 
 // TestFixturesDecodeStrictly holds every well-formed fixture to the client's
 // field list, so that no fixture teaches the script a field the API lacks.
 func TestFixturesDecodeStrictly(t *testing.T) {
-	var bodies, devices, postures int
+	var bodies, devices, postures, serviceLists, services int
 	for n, text := range deviceFixtureLines(t) {
 		var line fixtureLine
 		dec := json.NewDecoder(bytes.NewReader([]byte(text)))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&line); err != nil || line.Source == "" || (line.Body == nil) == (line.Posture == nil) {
-			t.Errorf("fixture lister line %d is not {source, body|posture} (%v): %.120s", n+1, err, text)
+		err := dec.Decode(&line)
+		kinds := 0
+		for _, raw := range []json.RawMessage{line.Body, line.Posture, line.Services} {
+			if raw != nil {
+				kinds++
+			}
+		}
+		if err != nil || line.Source == "" || kinds != 1 {
+			t.Errorf("fixture lister line %d is not {source, body|posture|services} (%v): %.120s", n+1, err, text)
 			continue
 		}
-		if line.Body != nil {
+		switch {
+		case line.Body != nil:
 			bodies++
 			devices += checkDeviceList(t, line.Source, line.Body)
-		} else {
+		case line.Posture != nil:
 			postures++
 			if _, err := DecodePosture(line.Posture); err != nil {
 				t.Errorf("%s: posture body: %v", line.Source, err)
 			}
+		default:
+			serviceLists++
+			listed, err := DecodeServiceList(line.Services)
+			if err != nil {
+				t.Errorf("%s: Service-list body: %v", line.Source, err)
+			}
+			services += len(listed)
 		}
 	}
-	t.Logf("checked %d devices in %d device-list bodies, and %d posture bodies", devices, bodies, postures)
+	t.Logf("checked %d devices in %d device-list bodies, %d posture bodies, and %d Services in %d Service-list bodies",
+		devices, bodies, postures, services, serviceLists)
 }
 
 // checkDeviceList checks one `{"devices": [...]}` body and returns how many

@@ -304,3 +304,62 @@ func compareRaw(t *testing.T, want, got []map[string]any) {
 		}
 	}
 }
+
+// TestMockListsFixtureServices lists the sample tailnet's Services through the
+// client, which reads /vip-services, and checks that the published spec's path
+// /services answers the same objects, key by key, as services.json holds them.
+func TestMockListsFixtureServices(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join(repoRoot(t), "fixtures", "tailnets", "sample", "services.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := DecodeServiceList(body)
+	if err != nil {
+		t.Fatalf("sample services.json: %v", err)
+	}
+	if len(want) == 0 {
+		t.Fatal("sample services.json lists no Services")
+	}
+	var raw struct {
+		Services []map[string]any `json:"vipServices"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	base := startMock(t)
+	got, err := apiKeyClient(base).Services().List(timeout(t))
+	if err != nil {
+		t.Fatalf("Services().List with an API key: %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the client's Service list differs from services.json (-fixture +mock):\n%s", diff)
+	}
+	for _, path := range []string{"vip-services", "services"} {
+		t.Run(path, func(t *testing.T) {
+			compareRaw(t, raw.Services, rawServiceListing(t, base, path))
+		})
+	}
+}
+
+// rawServiceListing fetches /tailnet/-/<path> with the API key and returns each
+// Service as its JSON object.
+func rawServiceListing(t *testing.T, base *url.URL, path string) []map[string]any {
+	t.Helper()
+	u := base.JoinPath("/api/v2/tailnet/-", path)
+	req, err := http.NewRequestWithContext(timeout(t), http.MethodGet, u.String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(apiKey, "")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listing struct {
+		Services []map[string]any `json:"vipServices"`
+	}
+	if body := readBody(t, resp); json.Unmarshal(body, &listing) != nil {
+		t.Fatalf("GET %s: not a Service list: %.120s", u, body)
+	}
+	return listing.Services
+}

@@ -90,6 +90,24 @@ func DecodePosture(raw json.RawMessage) (tailscale.DevicePostureAttributes, erro
 	return posture, errors.Join(problems...)
 }
 
+// DecodeServiceList decodes one body of GET /tailnet/{tailnet}/vip-services as
+// strictly as DecodeDevice does a device: into the client's Service type, with
+// no key it lacks, in the API's spelling. A null list is what Go itself sends
+// for an empty one.
+func DecodeServiceList(raw json.RawMessage) ([]tailscale.Service, error) {
+	var list struct {
+		Services []tailscale.Service `json:"vipServices"`
+	}
+	var object map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &object); err != nil || object == nil {
+		return nil, fmt.Errorf("not a JSON object: %.60s", raw)
+	}
+	if _, ok := object["vipServices"]; !ok {
+		return nil, fmt.Errorf("no \"vipServices\" key: %.60s", raw)
+	}
+	return list.Services, errors.Join(decodeStrict(raw, &list)...)
+}
+
 // decodeStrict decodes into out with unknown fields disallowed, and adds the
 // check DisallowUnknownFields lacks: encoding/json matches keys to fields
 // case-insensitively, so "NodeID" or "ADDRESSES" would pass as known fields.
