@@ -93,6 +93,7 @@ LIVE_HEAP_LIMIT_BYTES = 531e6 * 1.02
 LIST_PATH = re.compile(r"^/api/v2/tailnet/[^/]+/devices$")
 TOKEN_PATH = "/api/v2/oauth/token"
 ATTRIBUTES_PATH = re.compile(r"^/api/v2/device/[^/]+/attributes$")
+SERVICES_PATH = re.compile(r"^/api/v2/tailnet/[^/]+/(vip-)?services$")
 PER_DEVICE_PATH = re.compile(r"^/api/v2/device/[^/]+(/routes)?$")  # fields=all makes these needless
 FORBIDDEN_ANSWER = {
     "status": 403,
@@ -167,6 +168,7 @@ class Measurement:
     list_calls: int = 0
     token_calls: int = 0
     attribute_calls: int = 0
+    services_calls: int = 0  # the Service list (either path)
     other_calls: int = 0
     per_device_calls: int = 0  # GET /device/{id} or /device/{id}/routes
     other_paths: dict = field(default_factory=dict)
@@ -188,7 +190,7 @@ class Measurement:
 
     @property
     def requests(self) -> int:
-        return self.list_calls + self.token_calls + self.attribute_calls + self.other_calls
+        return self.list_calls + self.token_calls + self.attribute_calls + self.services_calls + self.other_calls
 
     @property
     def devices_per_second(self) -> float:
@@ -279,6 +281,8 @@ def run_once(
                 result.token_calls += 1
             elif req.method == "GET" and ATTRIBUTES_PATH.match(req.path):
                 result.attribute_calls += 1
+            elif req.method == "GET" and SERVICES_PATH.match(req.path):
+                result.services_calls += 1
             else:
                 result.other_calls += 1
                 other[f"{req.method} {req.path}"] += 1
@@ -368,18 +372,19 @@ def fmt_int(value: int) -> str:
 
 def table(results: list[Measurement]) -> str:
     header = (
-        "| N | posture | auth | list | token | attributes | other | bytes received | wall s "
+        "| N | posture | auth | list | token | attributes | services | other | bytes received | wall s "
         "| script s (excl. HTTP) | devices/s (script) | peak RSS MB | peak live heap MB | assets |"
     )
-    rows = [header, "|" + "---|" * 14]
+    rows = [header, "|" + "---|" * 15]
     for r in results:
         if r.error:
             tail = f"FAILED: {r.error}"
-            rows.append(f"| {fmt_int(r.spec.n)} | {r.spec.posture_label} | {r.spec.auth} | {tail} |" + " |" * 10)
+            rows.append(f"| {fmt_int(r.spec.n)} | {r.spec.posture_label} | {r.spec.auth} | {tail} |" + " |" * 11)
             continue
         rows.append(
             f"| {fmt_int(r.spec.n)} | {r.spec.posture_label} | {r.spec.auth} | {r.list_calls} | {r.token_calls} "
-            f"| {fmt_int(r.attribute_calls)} | {r.other_calls} | {fmt_int(r.bytes_received)} | {r.wall_s:.2f} "
+            f"| {fmt_int(r.attribute_calls)} | {r.services_calls} | {r.other_calls} | {fmt_int(r.bytes_received)} "
+            f"| {r.wall_s:.2f} "
             f"| {r.script_s:.2f} | {r.devices_per_second:,.0f} | {r.rss_bytes / 1e6:,.0f} "
             f"| {r.live_heap_bytes / 1e6:,.0f} | {fmt_int(r.assets)} |"
         )
@@ -461,7 +466,7 @@ def check_targets(results: list[Measurement]) -> list[Check]:
         if not r.ok:
             return f"{r.spec.slug}: {r.error}"
         text = (f"N={r.spec.n:,}: list {r.list_calls}, token {r.token_calls}, "
-                f"attributes {r.attribute_calls:,}, other {r.other_calls}")
+                f"attributes {r.attribute_calls:,}, services {r.services_calls}, other {r.other_calls}")
         if r.spec.posture and not r.spec.forbid_posture:
             text += f", imported {r.assets:,}"
         if r.other_paths:
@@ -475,20 +480,26 @@ def check_targets(results: list[Measurement]) -> list[Check]:
     oauth_on = [r for r in results if r.spec.auth == "oauth" and r.spec.posture]
     forbidden = [r for r in results if r.spec.forbid_posture]
 
-    verdict("requests, posture off, API token: exactly 1 device-list call", api_off,
-            lambda r: (r.list_calls, r.token_calls, r.attribute_calls, r.other_calls) == (1, 0, 0, 0), counts)
-    verdict("requests, posture off, OAuth: exactly 1 token call + 1 device-list call", oauth_off,
-            lambda r: (r.list_calls, r.token_calls, r.attribute_calls, r.other_calls) == (1, 1, 0, 0), counts)
+    # tailscale.star lists the Services once per run; the yardstick script does not.
+    def services(r):
+        return 0 if r.spec.reference else 1
+
+    verdict("requests, posture off, API token: exactly 1 device-list call + 1 Service-list call", api_off,
+            lambda r: (r.list_calls, r.token_calls, r.attribute_calls, r.services_calls, r.other_calls)
+            == (1, 0, 0, 1, 0), counts)
+    verdict("requests, posture off, OAuth: exactly 1 token call + 1 device-list call + 1 Service-list call", oauth_off,
+            lambda r: (r.list_calls, r.token_calls, r.attribute_calls, r.services_calls, r.other_calls)
+            == (1, 1, 0, services(r), 0), counts)
     # An OAuth client is not listed the shared-in devices; an API token is, but asks no posture for them.
     verdict("requests, posture on: 1 list call + exactly 1 attributes call per imported device not shared in",
             api_on + oauth_on,
-            lambda r: r.list_calls == 1 and r.other_calls == 0
+            lambda r: r.list_calls == 1 and r.other_calls == 0 and r.services_calls == services(r)
             and r.assets == r.devices - (r.shared_in if r.spec.auth == "oauth" else 0)
             and r.attribute_calls == r.devices - r.shared_in
             and r.token_calls == (1 if r.spec.auth == "oauth" else 0), counts)
     verdict("requests, posture 403: no posture call after the first 403", forbidden,
-            lambda r: (r.list_calls, r.token_calls, r.attribute_calls, r.other_calls) == (1, 0, 1, 0)
-            and r.assets == r.devices, counts)
+            lambda r: (r.list_calls, r.token_calls, r.attribute_calls, r.services_calls, r.other_calls)
+            == (1, 0, 1, services(r), 0) and r.assets == r.devices, counts)
     verdict("no per-device routes or device calls (fields=all carries the routes)", ours,
             lambda r: r.per_device_calls == 0,
             lambda r: f"{r.spec.slug}: {r.per_device_calls} such calls" if r.ok else f"{r.spec.slug}: {r.error}")
@@ -635,7 +646,8 @@ def render_results(
         table(results),
         "",
         "Columns: requests as the mock recorded them (list = `GET /tailnet/-/devices?fields=all`, token = "
-        "`POST /oauth/token`, attributes = `GET /device/{id}/attributes`, other = anything else); bytes "
+        "`POST /oauth/token`, attributes = `GET /device/{id}/attributes`, services = the Service list "
+        "`GET /tailnet/-/vip-services`, other = anything else); bytes "
         "received = response bytes rzscript read; wall s = rzscript's wall time; script s = wall minus time "
         "inside http calls; devices/s = N / script s; peak RSS = rzscript's max resident set "
         "(MB = 10^6 bytes); peak live heap = the largest heap a garbage collection found reachable, which "

@@ -44,7 +44,8 @@ def run(data, posture, auth="api key", forbid=False):
 
 
 def counts(r):
-    return {k: r[k] for k in ("list_calls", "token_calls", "attribute_calls", "other_calls", "assets")}
+    keys = ("list_calls", "token_calls", "attribute_calls", "services_calls", "other_calls", "assets")
+    return {k: r[k] for k in keys}
 
 
 def test_benchmark_runs(smoke):
@@ -60,7 +61,7 @@ def test_benchmark_runs(smoke):
 def test_posture_off_makes_one_list_call(smoke):
     _, data, _, _ = smoke
     assert counts(run(data, False)) == {
-        "list_calls": 1, "token_calls": 0, "attribute_calls": 0, "other_calls": 0, "assets": N}
+        "list_calls": 1, "token_calls": 0, "attribute_calls": 0, "services_calls": 1, "other_calls": 0, "assets": N}
 
 
 def shared_in(tailnet):
@@ -74,7 +75,8 @@ def test_posture_on_makes_one_call_per_imported_device(smoke):
     # shared-in devices are imported too, but Tailscale does not serve their posture: no call
     assert shared_in(tailnet) > 0, "the generator should include external devices"
     assert counts(run(data, True)) == {
-        "list_calls": 1, "token_calls": 0, "attribute_calls": N - shared_in(tailnet), "other_calls": 0, "assets": N}
+        "list_calls": 1, "token_calls": 0, "attribute_calls": N - shared_in(tailnet), "services_calls": 1,
+        "other_calls": 0, "assets": N}
 
 
 def test_oauth_adds_exactly_one_token_call(smoke):
@@ -82,15 +84,15 @@ def test_oauth_adds_exactly_one_token_call(smoke):
     _, data, _, tailnet = smoke
     own = N - shared_in(tailnet)
     assert counts(run(data, False, "oauth")) == {
-        "list_calls": 1, "token_calls": 1, "attribute_calls": 0, "other_calls": 0, "assets": own}
+        "list_calls": 1, "token_calls": 1, "attribute_calls": 0, "services_calls": 1, "other_calls": 0, "assets": own}
     assert counts(run(data, True, "oauth")) == {
-        "list_calls": 1, "token_calls": 1, "attribute_calls": own, "other_calls": 0, "assets": own}
+        "list_calls": 1, "token_calls": 1, "attribute_calls": own, "services_calls": 1, "other_calls": 0, "assets": own}
 
 
 def test_no_posture_calls_after_a_403(smoke):
     _, data, _, _ = smoke
     assert counts(run(data, True, forbid=True)) == {
-        "list_calls": 1, "token_calls": 0, "attribute_calls": 1, "other_calls": 0, "assets": N}
+        "list_calls": 1, "token_calls": 0, "attribute_calls": 1, "services_calls": 1, "other_calls": 0, "assets": N}
 
 
 def test_request_targets_pass_and_timing_targets_skip(smoke):
@@ -104,13 +106,14 @@ def test_request_targets_pass_and_timing_targets_skip(smoke):
 
 def test_table_and_report(smoke):
     process, _, report, tailnet = smoke
-    header = "| N | posture | auth | list | token | attributes | other | bytes received | wall s"
+    header = "| N | posture | auth | list | token | attributes | services | other | bytes received | wall s"
     assert header in process.stdout
-    assert f"| {N} | off | api key | 1 | 0 | 0 | 0 |" in process.stdout
-    assert f"| {N} | on | api key | 1 | 0 | {N - shared_in(tailnet)} | 0 |" in process.stdout
+    assert f"| {N} | off | api key | 1 | 0 | 0 | 1 | 0 |" in process.stdout
+    assert f"| {N} | on | api key | 1 | 0 | {N - shared_in(tailnet)} | 1 | 0 |" in process.stdout
     assert "**PASS** requests, posture off" in process.stdout
-    # The yardstick reads the list once, asks no posture, and maps every device; ours is compared with it.
-    assert f"| {N} | reference | api key | 1 | 0 | 0 | 0 |" in process.stdout
+    # The yardstick reads the list once, asks no posture or Services, and maps every device; ours is
+    # compared with it.
+    assert f"| {N} | reference | api key | 1 | 0 | 0 | 0 | 0 |" in process.stdout
     assert re.search(rf"^\| {N} \| [0-9.]+ \| [0-9.]+ \| [0-9.]+× \|$", process.stdout, re.M)
     assert "peak live heap MB" in process.stdout
     text = report.read_text()
