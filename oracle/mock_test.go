@@ -221,16 +221,7 @@ func rawListing(t *testing.T, base *url.URL, query string) []map[string]any {
 	t.Helper()
 	u := base.JoinPath("/api/v2/tailnet/-/devices")
 	u.RawQuery = query
-	req, err := http.NewRequestWithContext(timeout(t), http.MethodGet, u.String(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth(apiKey, "")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := readBody(t, resp)
+	body := getWithAPIKey(t, u)
 	var listing struct {
 		Devices []map[string]any `json:"devices"`
 	}
@@ -346,6 +337,19 @@ func TestMockListsFixtureServices(t *testing.T) {
 func rawServiceListing(t *testing.T, base *url.URL, path string) []map[string]any {
 	t.Helper()
 	u := base.JoinPath("/api/v2/tailnet/-", path)
+	var listing struct {
+		Services []map[string]any `json:"vipServices"`
+	}
+	if body := getWithAPIKey(t, u); json.Unmarshal(body, &listing) != nil {
+		t.Fatalf("GET %s: not a Service list: %.120s", u, body)
+	}
+	return listing.Services
+}
+
+// getWithAPIKey sends a GET the way the client does (Basic auth with the API
+// key) and returns the body of its 200 answer.
+func getWithAPIKey(t *testing.T, u *url.URL) []byte {
+	t.Helper()
 	req, err := http.NewRequestWithContext(timeout(t), http.MethodGet, u.String(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -355,11 +359,5 @@ func rawServiceListing(t *testing.T, base *url.URL, path string) []map[string]an
 	if err != nil {
 		t.Fatal(err)
 	}
-	var listing struct {
-		Services []map[string]any `json:"vipServices"`
-	}
-	if body := readBody(t, resp); json.Unmarshal(body, &listing) != nil {
-		t.Fatalf("GET %s: not a Service list: %.120s", u, body)
-	}
-	return listing.Services
+	return readBody(t, resp)
 }
