@@ -389,7 +389,7 @@ def test_every_field_null_gives_a_minimal_asset():
     asset = call("device_to_asset", device, None, NOW_UNIX)
     assert asset == {"id": "tailscale-77", "hostnames": [], "networkInterfaces": [], "tags": ["tailscale"],
                      "software": [], "customAttributes": {
-                         "tailscale_device_id": "77", "tailscale_tailnet": "-"}}
+                         "tailscale_device_id": "77"}}
 
 
 # ---- credentials, links, secrets ---------------------------------------------
@@ -574,3 +574,25 @@ def test_a_preferred_region_without_latency_is_chosen_only_alone():
     connectivity = {"latency": {"A": {"latencyMs": "x", "preferred": True}}}
     attributes = call("custom_attributes", {"id": "1", "clientConnectivity": connectivity}, {}, NOW_UNIX)
     assert attributes["tailscale_derp_preferred_region"] == "A"
+
+
+# ---- the tailnet the assets belong to ------------------------------------------
+
+@pytest.mark.parametrize("devices, tailnet", [
+    ([{"name": "a.tail1.ts.net"}, {"name": "b.tail1.ts.net"}, {"name": "c.tail2.ts.net"}], "tail1.ts.net"),
+    # Shared-in devices carry their home tailnet's domain: they never decide.
+    ([{"name": "a.tail1.ts.net"}] + [{"name": "x%d.other.ts.net" % i, "isExternal": True} for i in range(3)],
+     "tail1.ts.net"),
+    # A tie goes to the first by name, so the same listing always gives the same answer.
+    ([{"name": "a.tail2.ts.net"}, {"name": "b.tail1.ts.net"}], "tail1.ts.net"),
+    ([{"name": None}, {"name": "nodots"}, {"name": "x.Tail3.TS.net."}], "tail3.ts.net"),
+    ([{"name": "x.other.ts.net", "isExternal": True}], None),
+    ([], None),
+])
+def test_run_tailnet_for_the_default_dash(devices, tailnet):
+    assert call("run_tailnet", devices) == tailnet
+
+
+def test_tailnet_attribute_is_the_magicdns_domain_for_the_default_dash():
+    attributes = call("custom_attributes", {"id": "1", "name": "a.tail1.ts.net"}, {}, NOW_UNIX)
+    assert attributes["tailscale_tailnet"] == "tail1.ts.net"
