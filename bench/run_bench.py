@@ -6,7 +6,7 @@
         [--results FILE] [--json FILE] [--script FILE] [--rzscript FILE] [--env K=V]
 
 For each N (default 100, 1,000, 10,000 and 50,000) it generates a synthetic tailnet with
-bench/generate_tailnet.py into bench/out/tailnet-N/ (only when missing, or when the
+harness/generate_tailnet.py into bench/out/tailnet-N/ (only when missing, or when the
 generator, the seed or N changed: see stamp.json there) and runs tailscale.star on it, posture
 off and on, through the harness's one run-a-scenario path (harness.run: the mock Tailscale
 API of harness.mock, bin/rzscript, the same rzscript options as every scenario). At one size
@@ -58,8 +58,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench import generate_tailnet
-from harness import hostnames
+from harness import generate_tailnet, hostnames
 from harness.mock import MockTailscale
 from harness.paths import BENCH_DIR, display_path, rzscript_path, script_path
 from harness.run import run_scenario
@@ -625,7 +624,7 @@ def render_results(
         "# Benchmark results",
         "",
         "What `tailscale.star` costs as the tailnet grows, measured by `bench/run_bench.py`: synthetic "
-        "tailnets from `bench/generate_tailnet.py`, served by the mock API `harness/mock.py`, run through "
+        "tailnets from `harness/generate_tailnet.py`, served by the mock API `harness/mock.py`, run through "
         "`bin/rzscript`. `make bench-record` rewrites this file (`make bench` writes `bench/out/RESULTS.md`).",
         "",
         f"Command: `{args_line}`",
