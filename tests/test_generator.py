@@ -455,3 +455,11 @@ def test_data_has_what_the_real_api_sends(source, sample, generated):
     external = [d for d in devices["devices"] if d["isExternal"]]
     assert any(d["created"] == "" and d["clientVersion"] == "" and d["machineKey"] == ""
                and d["expires"] == "0001-01-01T00:00:00Z" for d in external)
+
+
+def test_the_harness_does_not_import_from_bench():
+    """The tests and the oracle use the generator, so it lives in harness/; bench/ builds on the
+    harness, never the other way round."""
+    importing = [path.name for path in (REPO_ROOT / "harness").glob("*.py")
+                 if re.search(r"^\s*(from|import)\s+bench\b", path.read_text(encoding="utf-8"), re.M)]
+    assert importing == []
