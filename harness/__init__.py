@@ -10,4 +10,6 @@ From the bottom up:
 - rzscript: one rzscript run. run: one scenario run (the only one). results: what it produced.
 - expectations, invariants: judging a result.
 - scenario_table, docs: the generated documents (`make docs`). preview: `make run`.
+- generate_tailnet: seeded synthetic tailnets of any size (tests, the oracle's fixtures, the
+  benchmark); device_fixtures: every well-formed fixture body, for the oracle.
 """

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.generate_tailnet import generate
+from harness.generate_tailnet import generate
 from harness.paths import FIXTURES_DIR, TAILNETS_DIR, display_path
 from harness.scenario import discover_scenarios, load_scenario
 
@@ -42,7 +42,7 @@ def tailnet_bodies(directory: Path) -> Iterator[dict]:
 
 def generated_bodies() -> Iterator[dict]:
     devices, posture = generate(GENERATED_DEVICES, seed=1)
-    source = f"bench/generate_tailnet.py --devices {GENERATED_DEVICES} --seed 1"
+    source = f"harness/generate_tailnet.py --devices {GENERATED_DEVICES} --seed 1"
     yield {"source": source, "body": devices}
     for node_id, answer in posture.items():
         yield {"source": f"{source} posture[{node_id}]", "posture": answer}

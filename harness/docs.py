@@ -5,7 +5,7 @@
   `<!-- end generated -->`: the key tables of the scenario schema (harness.schema) and the
   table of global invariants (their docstrings in harness.invariants).
 
-    python -m harness.docs            # rewrite what is out of date
+    python -m harness.docs            # rewrite what is out of date, and say which were written
     python -m harness.docs --check    # exit 1 and name what is out of date
 
 tests/test_docs.py fails while any of them is out of date.
@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         if path in outdated:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {display_path(path)}")
+        else:
+            print(f"{display_path(path)} is up to date")
     return 0
 
 

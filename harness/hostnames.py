@@ -2,7 +2,7 @@
 
 tailscale.star drops these (its own PLACEHOLDER_HOSTNAMES list, which is the truth:
 tests/test_hostnames.py fails when this copy differs from it). The invariant
-`no_placeholder_hostnames` rejects them in any asset, and bench/generate_tailnet.py gives a
+`no_placeholder_hostnames` rejects them in any asset, and harness/generate_tailnet.py gives a
 few synthetic devices one of them, so the benchmark exercises the same rule.
 """
 

@@ -3,10 +3,13 @@
 By default it serves fixtures/scenarios/sample_tailnet.yaml from the mock API, runs
 tailscale.star on it with rzscript, and prints the script's log lines, a table of the assets,
 and where their JSON lines were written. With --live there is no mock: the script calls the
-real Tailscale API with credentials from the environment (TAILSCALE_API_KEY, or
-TAILSCALE_OAUTH_CLIENT_ID and TAILSCALE_OAUTH_CLIENT_SECRET). Secrets, tokens and --kwargs
+real Tailscale API with credentials from the environment (TAILSCALE_OAUTH_CLIENT_SECRET, with
+or without TAILSCALE_OAUTH_CLIENT_ID, or TAILSCALE_API_KEY). Secrets, tokens and --kwargs
 values are never printed, not even in an error about a malformed argument. Exits non-zero,
 with the script's error, when the run fails.
+
+The asset table fits in TABLE_WIDTH columns: the widest columns give way first and a cut cell
+ends in "…" (the JSON-lines file has every field).
 """
 
 from __future__ import annotations
@@ -27,7 +30,15 @@ from harness.secrets import mask_secrets
 
 DEFAULT_SCENARIO = SCENARIOS_DIR / "sample_tailnet.yaml"
 LIVE_TIMEOUT = 600.0
-MAX_CELL = 48
+TABLE_WIDTH = 120
+COLUMN_GAP = "  "
+# Tags the script gives every device, or whose `tailscale-` prefix says nothing in a table.
+EVERY_ASSET_TAG = "tailscale"
+ROLE_TAG_PREFIX = "tailscale-"
+OAUTH_SECRET_PREFIX = "tskey-client-"
+# The asset table's columns and the width each keeps when the table must shrink to TABLE_WIDTH:
+# ids whole, an IPv4 address, one MAC.
+COLUMNS = {"id": 10**6, "name": 12, "addresses": 15, "MACs": 17, "OS": 12, "roles and tags": 20, "online": 6}
 
 EXAMPLES = f"""examples:
   make run                                   # this, with the defaults
@@ -53,43 +64,78 @@ def macs_of(asset: dict) -> list[str]:
     return [iface["macAddress"] for iface in asset.get("networkInterfaces") or [] if iface.get("macAddress")]
 
 
+def shown_tags(tags: list) -> list[str]:
+    """The role tags first, without their `tailscale-` prefix (`external` for a device shared in,
+    `exit-node`, `subnet-router`, `ephemeral`), then the ACL tags; not the `tailscale` tag every
+    asset carries."""
+    texts = [t for t in tags if isinstance(t, str) and t != EVERY_ASSET_TAG]
+    roles = [t.removeprefix(ROLE_TAG_PREFIX) for t in texts if t.startswith(ROLE_TAG_PREFIX)]
+    return roles + [t for t in texts if not t.startswith(ROLE_TAG_PREFIX)]
+
+
 def asset_row(asset: dict) -> list[str]:
     attributes = asset.get("customAttributes") or {}
     hostnames = asset.get("hostnames") or []
     os_text = " ".join(p for p in (asset.get("os"), asset.get("osVersion")) if p)
-    acl_tags = [t for t in asset.get("tags") or [] if isinstance(t, str) and t.startswith("tag:")]
     return [
         str(asset.get("id", "")),
-        hostnames[0] if hostnames else "",
+        hostnames[0].split(".", 1)[0] if hostnames else "",  # the MagicDNS domain is the tailnet's, on every row
         ", ".join(addresses_of(asset)),
         ", ".join(macs_of(asset)),
         os_text,
-        ", ".join(acl_tags),
+        ", ".join(shown_tags(asset.get("tags") or [])),
         attributes.get("tailscale_online", ""),
     ]
 
 
-def format_table(headers: list[str], rows: list[list[str]], max_cell: int = MAX_CELL) -> str:
-    def cell(text: str) -> str:
-        return text if len(text) <= max_cell else text[: max_cell - 1] + "…"
+def fitted_widths(natural: list[int], minimum: list[int], width: int) -> list[int]:
+    """Column widths whose table fits in `width` columns: the widest column gives way, one
+    character at a time, until it fits or every column is at its minimum."""
+    widths = list(natural)
+    budget = width - len(COLUMN_GAP) * (len(widths) - 1)
+    while sum(widths) > budget:
+        shrinkable = [i for i, w in enumerate(widths) if w > minimum[i]]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return widths
+
+
+def format_table(headers: list[str], rows: list[list[str]], width: int = TABLE_WIDTH,
+                 keep: list[int] | None = None) -> str:
+    """rows under headers, in at most `width` columns when the columns' `keep` widths allow it (by
+    default a column keeps at least its header)."""
+
+    def cell(text: str, room: int) -> str:
+        return text if len(text) <= room else text[: room - 1] + "…"
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        return COLUMN_GAP.join(cell(c, w).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
-    rows = [[cell(c) for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    natural = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    keep = keep or [len(h) for h in headers]
+    widths = fitted_widths(natural, [min(n, max(k, len(h))) for n, k, h in zip(natural, keep, headers, strict=True)],
+                           width)
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
 def live_kwargs(environ: Mapping[str, str]) -> dict[str, str]:
+    """The kwargs a live run passes, as an admin would fill in the runZero credential: an OAuth
+    client secret (with its client ID, or alone when it starts `tskey-client-`: the script tells
+    it by its prefix and Tailscale identifies the client by its secret), else an API token."""
     api_key = environ.get("TAILSCALE_API_KEY")
     client_id = environ.get("TAILSCALE_OAUTH_CLIENT_ID")
     client_secret = environ.get("TAILSCALE_OAUTH_CLIENT_SECRET")
-    if client_id and client_secret:
-        return {"access_key": client_id, "access_secret": client_secret}
+    if client_secret and (client_id or client_secret.startswith(OAUTH_SECRET_PREFIX)):
+        return {"access_key": client_id or "", "access_secret": client_secret}
     if api_key:
         return {"access_key": "api-key", "access_secret": api_key}
-    raise SystemExit("error: set TAILSCALE_API_KEY, or TAILSCALE_OAUTH_CLIENT_ID and TAILSCALE_OAUTH_CLIENT_SECRET")
+    if client_secret:
+        raise SystemExit(f"error: TAILSCALE_OAUTH_CLIENT_SECRET does not start {OAUTH_SECRET_PREFIX}: "
+                         "set TAILSCALE_OAUTH_CLIENT_ID too")
+    raise SystemExit("error: set TAILSCALE_OAUTH_CLIENT_SECRET (tskey-client-…; TAILSCALE_OAUTH_CLIENT_ID "
+                     "is optional), or TAILSCALE_API_KEY")
 
 
 def report(run: RzscriptRun, output: Path, secrets: list[str]) -> int:
@@ -101,8 +147,7 @@ def report(run: RzscriptRun, output: Path, secrets: list[str]) -> int:
         print(mask_secrets(run.stderr.rstrip(), secrets), file=sys.stderr)
         return run.exit_code or 1
     print()
-    headers = ["id", "name", "addresses", "MACs", "OS", "tags", "online"]
-    print(format_table(headers, [asset_row(a) for a in run.assets]))
+    print(format_table(list(COLUMNS), [asset_row(a) for a in run.assets], keep=list(COLUMNS.values())))
     print(f"\n{len(run.assets)} assets written to {display_path(output)}")
     return 0
 
@@ -140,7 +185,8 @@ def parser() -> argparse.ArgumentParser:
                     help=f"the scenario the mock serves (default {display_path(DEFAULT_SCENARIO)})")
     ap.add_argument("--live", action="store_true",
                     help="call the real Tailscale API (credentials from the environment)")
-    ap.add_argument("--strict", action="store_true", help="with --live: run rzscript with --strict")
+    ap.add_argument("--strict", action="store_true", help="with --live: run rzscript with --strict (without "
+                    "--live it has no effect: the scenario says whether its run is strict)")
     ap.add_argument("--kwargs", action="append", type=kwarg_pair, default=[], metavar="KEY=VALUE",
                     help="a keyword argument of main(), added to or replacing the scenario's (or, with --live, "
                     "the environment's); never printed")
@@ -159,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
             run = run_rzscript(script, kwargs, ["--strict"] if args.strict else [], timeout=LIVE_TIMEOUT,
                                output=output)
             return report(run, output, list(kwargs.values()))
+        if args.strict:
+            print("note: --strict has no effect without --live: the scenario's own `strict:` decides",
+                  file=sys.stderr)
         output = args.output or OUT_DIR / "sample-assets.jsonl"
         scenario = load_scenario(args.scenario or DEFAULT_SCENARIO)
         if extra_kwargs:

@@ -33,3 +33,13 @@ def test_a_region_is_rewritten_in_place():
     out = docs.render_readme(text)
     assert out.startswith("before\n<!-- generated: invariants -->\n| name | what must hold |")
     assert out.endswith("|\n<!-- end generated -->\nafter\n") and "stale" not in out
+
+
+def test_make_docs_says_what_it_wrote_and_what_was_current(tmp_path, monkeypatch, capsys):
+    stale_doc, current_doc = tmp_path / "stale.md", tmp_path / "current.md"
+    stale_doc.write_text("old\n")
+    current_doc.write_text("same\n")
+    monkeypatch.setattr(docs, "documents", lambda: {stale_doc: "new\n", current_doc: "same\n"})
+    assert docs.main([]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"wrote {stale_doc}", f"{current_doc} is up to date"]
+    assert stale_doc.read_text() == "new\n"

@@ -2,7 +2,7 @@
 
 - fixtures/tailnets/sample/{devices,posture}.json: valid, consistent, and covering
   every situation its README lists.
-- bench/generate_tailnet.py: deterministic, unique identifiers, the same mix and
+- harness/generate_tailnet.py: deterministic, unique identifiers, the same mix and
   the same field shapes as the sample, fast enough for 50,000 devices.
 """
 
@@ -16,13 +16,13 @@ import time
 
 import pytest
 
-from bench import generate_tailnet as gen
+from harness import generate_tailnet as gen
 from harness.hostnames import is_placeholder
 from harness.paths import REPO_ROOT, TAILNETS_DIR
 from harness.times import FIXTURES_NOW, parse_rfc3339
 
 SAMPLE = TAILNETS_DIR / "sample"
-GENERATOR = [sys.executable, "-m", "bench.generate_tailnet"]
+GENERATOR = [sys.executable, "-m", "harness.generate_tailnet"]
 NOW = parse_rfc3339(FIXTURES_NOW)
 ZERO_TIME = "0001-01-01T00:00:00Z"
 EXIT = {"0.0.0.0/0", "::/0"}
@@ -455,3 +455,11 @@ def test_data_has_what_the_real_api_sends(source, sample, generated):
     external = [d for d in devices["devices"] if d["isExternal"]]
     assert any(d["created"] == "" and d["clientVersion"] == "" and d["machineKey"] == ""
                and d["expires"] == "0001-01-01T00:00:00Z" for d in external)
+
+
+def test_the_harness_does_not_import_from_bench():
+    """The tests and the oracle use the generator, so it lives in harness/; bench/ builds on the
+    harness, never the other way round."""
+    importing = [path.name for path in (REPO_ROOT / "harness").glob("*.py")
+                 if re.search(r"^\s*(from|import)\s+bench\b", path.read_text(encoding="utf-8"), re.M)]
+    assert importing == []

@@ -23,12 +23,19 @@ def test_the_asset_table():
     asset = {"id": "tailscale-1", "hostnames": ["db-router-01.tail0example.ts.net", "db-router-01"],
              "networkInterfaces": [{"ipv4Addresses": ["100.64.0.1"], "ipv6Addresses": ["fd7a:115c:a1e0::1"]},
                                    {"ipv4Addresses": [], "ipv6Addresses": [], "macAddress": "3c:ec:ef:12:34:56"}],
-             "os": "Linux", "osVersion": "24.04", "tags": ["tailscale", "tag:server"],
+             "os": "Linux", "osVersion": "24.04", "tags": ["tailscale", "tag:server", "tailscale-external"],
              "customAttributes": {"tailscale_online": "true"}}
-    assert asset_row(asset) == ["tailscale-1", "db-router-01.tail0example.ts.net", "100.64.0.1, fd7a:115c:a1e0::1",
-                                "3c:ec:ef:12:34:56", "Linux 24.04", "tag:server", "true"]
-    assert format_table(["id", "name"], [["1", "x" * 60]], max_cell=10).splitlines() == [
-        "id  name", "--  ----------", "1   xxxxxxxxx…"]
+    assert asset_row(asset) == ["tailscale-1", "db-router-01", "100.64.0.1, fd7a:115c:a1e0::1",
+                                "3c:ec:ef:12:34:56", "Linux 24.04", "external, tag:server", "true"]
+
+
+def test_a_wide_table_gives_way_widest_column_first_down_to_what_each_keeps():
+    rows = [["tailscale-100000000001", "x" * 60, "y" * 30]]
+    lines = format_table(["id", "name", "more"], rows, width=50, keep=[10**6, 4, 4]).splitlines()
+    assert max(len(line) for line in lines) == 50
+    assert lines[2] == "tailscale-100000000001  " + "x" * 11 + "…  " + "y" * 11 + "…"
+    # when what the columns keep is wider than asked, they keep it
+    assert format_table(["id"], [["abcdefgh"]], width=3, keep=[6]).splitlines()[2] == "abcde…"
 
 
 def test_live_credentials_come_from_the_environment():
@@ -36,8 +43,19 @@ def test_live_credentials_come_from_the_environment():
     oauth = {"TAILSCALE_OAUTH_CLIENT_ID": "kX", "TAILSCALE_OAUTH_CLIENT_SECRET": "tskey-client-x",
              "TAILSCALE_API_KEY": "k"}
     assert live_kwargs(oauth) == {"access_key": "kX", "access_secret": "tskey-client-x"}
+    # As the script does: a tskey-client- secret alone is an OAuth client (Tailscale knows it by its secret).
+    assert live_kwargs({"TAILSCALE_OAUTH_CLIENT_SECRET": "tskey-client-x"}) == {
+        "access_key": "", "access_secret": "tskey-client-x"}
+    with pytest.raises(SystemExit, match="TAILSCALE_OAUTH_CLIENT_ID too"):
+        live_kwargs({"TAILSCALE_OAUTH_CLIENT_SECRET": "no-prefix"})
     with pytest.raises(SystemExit, match="TAILSCALE_API_KEY"):
         live_kwargs({})
+
+
+def test_strict_without_live_says_it_has_no_effect(tmp_path):
+    process = preview("--strict", "--scenario", str(tmp_path / "missing.yaml"))
+    assert "--strict has no effect without --live" in process.stderr
+    assert "--strict has no effect" not in preview("--scenario", str(tmp_path / "missing.yaml")).stderr
 
 
 @pytest.mark.parametrize("args", [
@@ -74,4 +92,9 @@ def test_an_edited_copy_of_the_script_runs_against_the_mock(tmp_path, rzscript, 
     assert "edited copy: imported 14 assets from 14 devices" in process.stdout
     # the 14 devices and the sample tailnet's 2 Services
     assert "16 assets written to" in process.stdout and (tmp_path / "assets.jsonl").is_file()
+    table = process.stdout[process.stdout.index("\nid "):].strip().split("\n\n")[0].splitlines()
+    assert len(table) == 18 and max(len(line) for line in table) <= 120, table  # header, rule, 16 assets
+    # the shared-in device shows as one, and role tags come before ACL tags
+    assert "  external, tag:" in next(line for line in table if "tailscale-100000000012" in line)
+    assert "  subnet-router, " in next(line for line in table if "tailscale-100000000001" in line)
     assert "ignored-key" not in process.stdout  # a --kwargs value is masked in the log too

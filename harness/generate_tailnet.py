@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate a synthetic tailnet in the recorded-fixture format.
 
-    python -m bench.generate_tailnet --devices N --out DIR [--seed S] [--now RFC3339]
+    python -m harness.generate_tailnet --devices N --out DIR [--seed S] [--now RFC3339]
 
 writes DIR/devices.json (the body of `GET /api/v2/tailnet/-/devices?fields=all`,
 `{"devices": [...]}`) and DIR/posture.json (device nodeId -> body of
