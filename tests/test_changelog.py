@@ -32,3 +32,9 @@ def test_the_newest_changelog_entry_is_the_scripts_version():
     assert headings, "CHANGELOG.md has no '## VERSION' entries"
     assert headings[0] == script_version(), "CHANGELOG.md's newest entry must be the script's VERSION"
     assert len(headings) == len(set(headings)), "a version appears twice in CHANGELOG.md"
+
+
+def test_the_readme_quotes_the_current_version_line():
+    """README: "The log's first line names the script's release (`tailscale: tailscale.star X`)"."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "`tailscale: tailscale.star " + script_version() + "`" in readme
