@@ -596,3 +596,21 @@ def test_run_tailnet_for_the_default_dash(devices, tailnet):
 def test_tailnet_attribute_is_the_magicdns_domain_for_the_default_dash():
     attributes = call("custom_attributes", {"id": "1", "name": "a.tail1.ts.net"}, {}, NOW_UNIX)
     assert attributes["tailscale_tailnet"] == "tail1.ts.net"
+
+
+# ---- README promises no scenario holds -------------------------------------------
+
+@pytest.mark.parametrize("reported, written", [(True, "true"), (False, "false"), (None, None)])
+def test_hairpinning_is_written_only_when_tailscale_reports_it(reported, written):
+    """README: `tailscale_client_supports_hairpinning` is written only when Tailscale reports
+    `hairPinning`; Tailscale sends `null`, so it does not appear."""
+    device = {"id": "1", "clientConnectivity": {"clientSupports": {"hairPinning": reported}}}
+    attributes = call("custom_attributes", device, {}, NOW_UNIX)
+    assert attributes.get("tailscale_client_supports_hairpinning") == written
+
+
+@pytest.mark.parametrize("access_key", ["FOO", "Foo", "N/A", "API_TOKEN", "Api-Key", "PLACEHOLDER", "X"])
+def test_placeholder_access_keys_in_any_letter_case_mean_an_api_token(access_key):
+    """README: a secret without a tskey- prefix is an API token when access_key is a
+    placeholder (any letter case)."""
+    assert call("credential_mode", access_key, "opaque-secret")[0] == "api_token"
