@@ -614,3 +614,9 @@ def test_placeholder_access_keys_in_any_letter_case_mean_an_api_token(access_key
     """README: a secret without a tskey- prefix is an API token when access_key is a
     placeholder (any letter case)."""
     assert call("credential_mode", access_key, "opaque-secret")[0] == "api_token"
+
+
+@pytest.mark.parametrize("text", ["a" * 300, "\u00e9" * 300, "\u20ac" * 150 + "\U0001f600" * 150])
+def test_server_text_is_cut_to_200_characters(text):
+    """README: text from the server is shown on one line, cut to 200 characters."""
+    assert call("server_text", text, []) == text[:200]
