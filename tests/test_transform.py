@@ -620,3 +620,13 @@ def test_placeholder_access_keys_in_any_letter_case_mean_an_api_token(access_key
 def test_server_text_is_cut_to_200_characters(text):
     """README: text from the server is shown on one line, cut to 200 characters."""
     assert call("server_text", text, []) == text[:200]
+
+
+@pytest.mark.parametrize("count, shown", [(200, None), (201, "201")])
+def test_the_posture_attribute_count_appears_only_past_200(count, shown):
+    """README: `tailscale_posture_attribute_count`, only on a device with more than 200 posture
+    attributes: how many it has."""
+    posture = {"custom:k%04d" % i: i for i in range(count)}
+    attributes = call("custom_attributes", {"id": "1"}, posture, NOW_UNIX)
+    assert attributes.get("tailscale_posture_attribute_count") == shown
+    assert len([key for key in attributes if key.startswith("tailscale_posture_custom_")]) == (200 if shown else count)
