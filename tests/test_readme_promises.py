@@ -286,3 +286,29 @@ def test_tests_holds_only_test_modules_and_conftest():
     """"| `tests/` | tests only: one `test_*.py` per harness module or concern, and `conftest.py` |"."""
     names = {path.name for path in (REPO_ROOT / "tests").iterdir() if path.name != "__pycache__"}
     assert {name for name in names if not (name.startswith("test_") and name.endswith(".py"))} == {"conftest.py"}
+
+
+def recipe(target: str) -> str:
+    """The recipe lines of a Makefile target."""
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    block = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)*)", makefile, re.M)
+    assert block, f"the Makefile has no {target} target"
+    return block.group(1)
+
+
+def test_make_test_runs_what_the_readme_lists():
+    """"| `make test` | `gofmt -l` (fails on any file it would reformat), `go vet`, `ruff check` …,
+    `go test` in `emulator/` and in `oracle/`, then `pytest` (every scenario under both
+    `invalid_ip` modes) |" and "| `make bench-record` | the same, rewriting the tracked
+    bench/RESULTS.md |"."""
+    from tests.test_scenarios import INVALID_IP_MODES
+
+    lint, test = recipe("lint"), recipe("test")
+    assert "gofmt -l" in lint and "exit 1" in lint
+    assert "cd emulator && go vet" in lint and "cd oracle && go vet" in lint and "ruff check" in lint
+    assert re.search(r"^test: .*\blint\b", (REPO_ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
+    steps = [line.strip() for line in test.splitlines()]
+    assert [step.split(" && ")[0] for step in steps[:2]] == ["cd emulator", "cd oracle"]
+    assert all("go test" in step for step in steps[:2]) and "-m pytest" in steps[2]
+    assert INVALID_IP_MODES == ("none", "abort")
+    assert "--results bench/RESULTS.md" in recipe("bench-record")
