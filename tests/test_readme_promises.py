@@ -1,16 +1,21 @@
-"""README promises that are facts about the script's own tables and log, not about one
-situation: each test reads the README's words and the script's constants (or one run's log) and
-fails when they drift apart. Each docstring quotes the sentence it pins. The situations the
+"""README promises that no scenario can hold: facts about the script's own tables and log (each
+test reads the README's words and the script's constants, or one run's log, and fails when they
+drift apart), and INSECURE_SKIP_VERIFY, which needs a TLS server the mock does not offer. Each
+docstring quotes the sentence it pins. The situations the
 README promises are pinned by scenarios (fixtures/SCENARIOS.md), the failure messages by
 tests/test_readme.py."""
 
 from __future__ import annotations
 
 import ast
+import http.server
 import json
 import re
+import shutil
+import ssl
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,7 +23,8 @@ import pytest
 from harness.paths import REPO_ROOT, rzscript_path, script_path
 from harness.run import run_scenario
 from harness.scenario import load_scenario
-from harness.settings import read_setting
+from harness.schema import DEFAULT_API_KEY
+from harness.settings import read_setting, rewrite_settings
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 # The README with its line breaks and indentation folded into single spaces.
@@ -99,6 +105,55 @@ def test_the_key_kinds_that_cannot_read_the_api_are_the_scripts_list():
     listed = sentence("2. A Tailscale auth, SCIM or webhook key")
     kinds = [name.removeprefix("tskey-").removesuffix("-…") for name in quoted(listed)]
     assert kinds == constant("NON_API_KEY_KINDS")
+
+
+class EmptyTailnet(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with an empty device list."""
+
+    def do_GET(self):  # noqa: N802 (the name http.server calls)
+        body = b'{"devices": []}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_insecure_skip_verify_skips_tls_certificate_checks(tmp_path):
+    """"| `INSECURE_SKIP_VERIFY` | `False` | skip TLS certificate checks (only for a
+    TLS-intercepting proxy you trust) |": against an API behind a self-signed certificate the run
+    succeeds with the setting on and cannot connect with it off."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EmptyTailnet)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        runs = {}
+        for skip in (True, False):
+            script = tmp_path / f"skip_{skip}.star"
+            settings = {"INSECURE_SKIP_VERIFY": skip, "INCLUDE_POSTURE": False}
+            script.write_text(rewrite_settings(script_source(), settings), encoding="utf-8")
+            runs[skip] = subprocess.run(
+                [str(rzscript_path()), "--filename", str(script), "--kwargs", "access_key=foo",
+                 "--kwargs", f"access_secret={DEFAULT_API_KEY}", "--transport-errors", "none",
+                 "--route", f"https://api.tailscale.com=https://127.0.0.1:{server.server_address[1]}"],
+                capture_output=True, text=True, timeout=120)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert runs[True].returncode == 0, runs[True].stderr
+    assert "tailscale: the tailnet has no devices" in runs[True].stdout
+    assert runs[False].returncode != 0
+    assert "could not list devices: no response (connection failed or timed out)" in runs[False].stderr
 
 
 # ---- what is imported -------------------------------------------------------------------------
