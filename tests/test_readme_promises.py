@@ -258,11 +258,10 @@ def sample_run():
     return _SAMPLE["run"]
 
 
-def test_the_first_log_line_names_the_version_and_the_next_the_mode_and_why():
+def test_the_second_log_line_names_the_mode_and_why():
     """"the task log's first line names the script's version, the next one which mode it chose
-    and why"."""
+    and why" (the first line: tests/test_changelog.py)."""
     lines = sample_run().run.stdout.splitlines()
-    assert lines[0] == "tailscale: tailscale.star " + constant("VERSION")
     assert lines[1] == ("tailscale: authenticating with an API access token: access_secret is an API access "
                         "token (tskey-api-)")
 
