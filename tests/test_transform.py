@@ -596,3 +596,37 @@ def test_run_tailnet_for_the_default_dash(devices, tailnet):
 def test_tailnet_attribute_is_the_magicdns_domain_for_the_default_dash():
     attributes = call("custom_attributes", {"id": "1", "name": "a.tail1.ts.net"}, {}, NOW_UNIX)
     assert attributes["tailscale_tailnet"] == "tail1.ts.net"
+
+
+# ---- README promises no scenario holds -------------------------------------------
+
+@pytest.mark.parametrize("reported, written", [(True, "true"), (False, "false"), (None, None)])
+def test_hairpinning_is_written_only_when_tailscale_reports_it(reported, written):
+    """README: `tailscale_client_supports_hairpinning` is written only when Tailscale reports
+    `hairPinning`; Tailscale sends `null`, so it does not appear."""
+    device = {"id": "1", "clientConnectivity": {"clientSupports": {"hairPinning": reported}}}
+    attributes = call("custom_attributes", device, {}, NOW_UNIX)
+    assert attributes.get("tailscale_client_supports_hairpinning") == written
+
+
+@pytest.mark.parametrize("access_key", ["FOO", "Foo", "N/A", "API_TOKEN", "Api-Key", "PLACEHOLDER", "X"])
+def test_placeholder_access_keys_in_any_letter_case_mean_an_api_token(access_key):
+    """README: a secret without a tskey- prefix is an API token when access_key is a
+    placeholder (any letter case)."""
+    assert call("credential_mode", access_key, "opaque-secret")[0] == "api_token"
+
+
+@pytest.mark.parametrize("text", ["a" * 300, "\u00e9" * 300, "\u20ac" * 150 + "\U0001f600" * 150])
+def test_server_text_is_cut_to_200_characters(text):
+    """README: text from the server is shown on one line, cut to 200 characters."""
+    assert call("server_text", text, []) == text[:200]
+
+
+@pytest.mark.parametrize("count, shown", [(200, None), (201, "201")])
+def test_the_posture_attribute_count_appears_only_past_200(count, shown):
+    """README: `tailscale_posture_attribute_count`, only on a device with more than 200 posture
+    attributes: how many it has."""
+    posture = {"custom:k%04d" % i: i for i in range(count)}
+    attributes = call("custom_attributes", {"id": "1"}, posture, NOW_UNIX)
+    assert attributes.get("tailscale_posture_attribute_count") == shown
+    assert len([key for key in attributes if key.startswith("tailscale_posture_custom_")]) == (200 if shown else count)
