@@ -2,7 +2,7 @@
 
 By default it serves fixtures/scenarios/sample_tailnet.yaml from the mock API, runs
 tailscale.star on it with rzscript, and prints the script's log lines, a table of the assets,
-and where their JSON lines were written. With --live there is no mock: the script calls the
+a table of their findings, and where their JSON lines were written. With --live there is no mock: the script calls the
 real Tailscale API with credentials from the environment (TAILSCALE_API_KEY, or
 TAILSCALE_OAUTH_CLIENT_ID and TAILSCALE_OAUTH_CLIENT_SECRET). Secrets, tokens and --kwargs
 values are never printed, not even in an error about a malformed argument. Exits non-zero,
@@ -28,6 +28,7 @@ from harness.secrets import mask_secrets
 DEFAULT_SCENARIO = SCENARIOS_DIR / "sample_tailnet.yaml"
 LIVE_TIMEOUT = 600.0
 MAX_CELL = 48
+FINDING_CELL = 110
 
 EXAMPLES = f"""examples:
   make run                                   # this, with the defaults
@@ -69,6 +70,16 @@ def asset_row(asset: dict) -> list[str]:
     ]
 
 
+def finding_rows(assets: list[dict]) -> list[list[str]]:
+    """One row per finding (a `vulnerabilities` record): asset id, finding id, rank, what was seen."""
+    rows = []
+    for asset in assets:
+        for finding in asset.get("vulnerabilities") or []:
+            rows.append([str(asset.get("id", "")), str(finding.get("id", "")), str(finding.get("severityRank", "")),
+                         str(finding.get("description", ""))])
+    return rows
+
+
 def format_table(headers: list[str], rows: list[list[str]], max_cell: int = MAX_CELL) -> str:
     def cell(text: str) -> str:
         return text if len(text) <= max_cell else text[: max_cell - 1] + "…"
@@ -103,6 +114,10 @@ def report(run: RzscriptRun, output: Path, secrets: list[str]) -> int:
     print()
     headers = ["id", "name", "addresses", "MACs", "OS", "tags", "online"]
     print(format_table(headers, [asset_row(a) for a in run.assets]))
+    findings = finding_rows(run.assets)
+    if findings:
+        print(f"\nfindings ({len(findings)}):")
+        print(format_table(["asset", "finding", "rank", "seen"], findings, max_cell=FINDING_CELL))
     print(f"\n{len(run.assets)} assets written to {display_path(output)}")
     return 0
 
