@@ -13,6 +13,9 @@ API of harness.mock, bin/rzscript, the same rzscript options as every scenario).
 (1,000 when it is run, else the smallest) it adds an OAuth run (posture off and on) and a run
 whose posture calls all answer 403.
 
+At 10,000 devices it also times tailscale.star with its findings on and off, in interleaved pairs
+(the findings must cost no request and little script time).
+
 At each size it also runs bench/reference_mapping.star, a plain mapping to the same asset
 shape without any of tailscale.star's checks: the yardstick for what those checks cost.
 
@@ -89,6 +92,10 @@ RATIO_SIZES, RATIO_REPEAT, REFERENCE_RATIO_LIMIT = (10000, 50000), 3, 2.0
 # several rzscript --stats runs on the 50,000-device tailnet of seed 1 (it moves about 1.5% with the
 # collector's timing). The target is not to exceed the highest of them by more than that noise.
 LIVE_HEAP_LIMIT_BYTES = 531e6 * 1.02
+# Findings cost no request; their script time at FINDINGS_SIZE devices (posture off) is compared in
+# FINDINGS_PAIRS interleaved pairs of runs, REPORT_FINDINGS on and off, the order alternating. The median
+# ratio may be at most FINDINGS_RATIO_LIMIT; the target fails only when every pair is over it (not noise).
+FINDINGS_SIZE, FINDINGS_PAIRS, FINDINGS_RATIO_LIMIT = 10000, 7, 1.10
 
 LIST_PATH = re.compile(r"^/api/v2/tailnet/[^/]+/devices$")
 TOKEN_PATH = "/api/v2/oauth/token"
@@ -428,7 +435,7 @@ def detail_table(results: list[Measurement]) -> str:
 @dataclass
 class Check:
     name: str
-    status: str  # PASS, FAIL or SKIP
+    status: str  # PASS, FAIL, SKIP, or NOISY (over a median target, but not in every pair: not a failure)
     detail: str
 
     def line(self) -> str:
@@ -769,6 +776,43 @@ def run_benchmark(
     return results, direct
 
 
+def findings_pair(directory: Path, *, script: Path, rzscript: Path, workdir: Path, timeout: float = DEFAULT_TIMEOUT,
+                  env: dict | None = None, pairs: int = FINDINGS_PAIRS) -> dict:
+    """Script seconds with REPORT_FINDINGS on and off over the tailnet in `directory`, posture off, in
+    interleaved pairs (on first, then off first, and so on, so drift on a shared machine hits both),
+    with each pair's ratio on/off and the requests each side made."""
+    on, off, requests = [], [], {True: set(), False: set()}
+    for index in range(pairs):
+        for report in ((True, False) if index % 2 == 0 else (False, True)):
+            scenario = scenario_from_dict({
+                "description": f"benchmark findings pair, REPORT_FINDINGS {report}",
+                "tailnet": str(directory.resolve()), "strict": False, "timeout": timeout,
+                "settings": {"INCLUDE_POSTURE": False, "REPORT_FINDINGS": report}},
+                name=f"findings-{'on' if report else 'off'}")
+            result = run_scenario(scenario, script=script, rzscript=rzscript, output=workdir / "findings.jsonl",
+                                  env=env, parse_output=False)
+            if result.run.exit_code != 0 or not result.run.stats:
+                raise RuntimeError(f"findings pair run failed: {result.run.stderr.strip()[-500:]}")
+            (on if report else off).append(float(result.run.stats["script_seconds"]))
+            requests[report].add(len(result.traffic.requests))
+    ratios = sorted(a / b for a, b in zip(on, off, strict=True))
+    return {"on_s": on, "off_s": off, "ratios": ratios, "median": ratios[len(ratios) // 2],
+            "requests_on": sorted(requests[True]), "requests_off": sorted(requests[False])}
+
+
+def findings_check(pair: dict | None) -> Check:
+    name = (f"{FINDINGS_SIZE:,} devices, posture off: script time with findings at most "
+            f"{FINDINGS_RATIO_LIMIT:.2f}× without (median of {FINDINGS_PAIRS} interleaved pairs), same requests")
+    if pair is None:
+        return Check(name, "SKIP", "not run")
+    ratios = pair["ratios"]
+    detail = (f"median {pair['median']:.3f}× (pairs {ratios[0]:.3f}–{ratios[-1]:.3f}); requests "
+              f"{pair['requests_on']} with, {pair['requests_off']} without")
+    if pair["requests_on"] != pair["requests_off"] or ratios[0] > FINDINGS_RATIO_LIMIT:
+        return Check(name, "FAIL", detail)
+    return Check(name, "PASS" if pair["median"] <= FINDINGS_RATIO_LIMIT else "NOISY", detail)
+
+
 def profile_top(cpuprofile_dir: Path | None, results: list[Measurement], rzscript: Path) -> str | None:
     if cpuprofile_dir is None:
         return None
@@ -831,8 +875,13 @@ def main(argv=None) -> int:
         starlark_profile_dir=args.starlark_profile_dir, env=env, timeout=args.timeout,
         log=lambda m: print(m, flush=True),
     )
+    pair = None
+    if FINDINGS_SIZE in sizes:
+        print(f"findings on/off: {FINDINGS_PAIRS} interleaved pairs at N={FINDINGS_SIZE:,}", flush=True)
+        pair = findings_pair(ensure_tailnet(args.out_dir, FINDINGS_SIZE, args.seed), script=script, rzscript=binary,
+                             workdir=args.out_dir, timeout=args.timeout, env=env)
     load_after = os.getloadavg()[0]
-    checks = check_targets(results)
+    checks = check_targets(results) + [findings_check(pair)]
 
     print()
     print(table(results))
@@ -858,6 +907,7 @@ def main(argv=None) -> int:
     payload = {
         "sizes": sizes, "seed": args.seed, "env": env, "script": display_path(script),
         "results": [r.as_dict() for r in results], "checks": [asdict(c) for c in checks], "mock_direct": direct,
+        "findings_pair": pair,
     }
     for path in filter(None, (args.json, args.out_dir / "results.json")):
         path.parent.mkdir(parents=True, exist_ok=True)

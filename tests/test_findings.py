@@ -227,7 +227,7 @@ def test_bulletin_ranges(version, os_name, ssh, expected):
 def test_unreadable_versions_raise_no_bulletin_and_are_counted(version):
     tally = {"by_id": {}, "assets": 0, "unreadable_versions": 0}
     cache = {"latency": {}, "posture": {}, "release": {}, "bulletins": {}}
-    assert call("device_bulletin_fields", {"clientVersion": version, "os": "windows"}, cache, tally) == []
+    assert call("device_bulletin_records", {"clientVersion": version, "os": "windows"}, cache, tally, None) == []
     assert call("version_numbers", version) is None
 
 
