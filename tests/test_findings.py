@@ -66,7 +66,7 @@ TAGGED = {"tags": ["tag:server"]}
     ({"updateAvailable": False, "clientVersion": "1.94.1"}, []),
     ({"updateAvailable": "true"}, []),
     # A bulletin already says the client must be updated, and why.
-    ({"updateAvailable": True, "clientVersion": "1.30.0", "os": "linux"}, ["TS-2022-005"]),
+    ({"updateAvailable": True, "clientVersion": "1.94.0", "os": "macOS"}, ["TS-2026-001"]),
 ])
 def test_update_available(device, expected):
     assert finding_ids(device) == expected
@@ -183,8 +183,7 @@ def test_shared_in_devices_get_only_the_client_checks():
                   "lastSeen": ago(STALE + 1), "advertisedRoutes": ["10.0.0.0/8"], "enabledRoutes": []}
     posture = {"node:tsAutoUpdate": False, "node:tsStateEncrypted": False}
     assert finding_ids(everything, posture) == ["tailscale-update-available"]
-    assert finding_ids({**everything, "clientVersion": "1.30.0", "os": "windows"}, posture) == \
-        ["TS-2022-004", "TS-2022-005"]
+    assert finding_ids({**everything, "clientVersion": "1.94.0", "os": "macOS"}, posture) == ["TS-2026-001"]
     # The same device in its own tailnet: every check that applies (expiry disabled, so no expired key).
     assert finding_ids({**everything, "isExternal": False}, posture) == [
         "tailscale-update-available", "tailscale-key-expiry-disabled", "tailscale-device-stale",
@@ -194,33 +193,69 @@ def test_shared_in_devices_get_only_the_client_checks():
 
 # ---- bulletins -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("version, os_name, ssh, expected", [
-    ("1.32.2", "windows", False, ["TS-2022-004", "TS-2022-005"]),
-    ("1.32.2-t1a2b3c4d5-g6e7f8a9b0", "windows", False, ["TS-2022-004", "TS-2022-005"]),
-    ("v1.32.2", "windows", False, ["TS-2022-004", "TS-2022-005"]),
+@pytest.mark.parametrize("version, os_name, ssh, bulletin, affected", [
+    ("1.32.2", "windows", False, "TS-2022-004", True),
+    ("1.32.2-t1a2b3c4d5-g6e7f8a9b0", "windows", False, "TS-2022-004", True),
+    ("v1.32.2", "windows", False, "TS-2022-004", True),
     # The fixed version itself is not affected.
-    ("1.32.3", "windows", False, []),
-    ("1.32.2", "linux", False, ["TS-2022-005"]),
-    ("1.32.2", "", False, ["TS-2022-005"]),
+    ("1.32.3", "windows", False, "TS-2022-004", False),
+    ("1.32.3", "windows", False, "TS-2022-005", False),
+    ("1.32.2", "linux", False, "TS-2022-004", False),
+    ("1.32.2", "linux", False, "TS-2022-005", True),
+    ("1.32.2", "", False, "TS-2022-005", True),
     # Unstable builds (odd minor) are held to the unstable fix the bulletin names...
-    ("1.33.256", "windows", False, ["TS-2022-004", "TS-2022-005"]),
-    ("1.33.257-t0-g0", "windows", False, []),
-    ("1.31.900", "linux", False, ["TS-2022-005"]),
-    # ...or, when it names none, to the stable fix.
-    ("1.37.9", "freebsd", True, ["TS-2023-003"]),
-    ("1.39.0", "freebsd", True, []),
+    ("1.33.256", "windows", False, "TS-2022-004", True),
+    ("1.33.257-t0-g0", "windows", False, "TS-2022-004", False),
+    ("1.31.900", "linux", False, "TS-2022-005", True),
+    # ...or, when it names none, to the main line's fix.
+    ("1.37.9", "freebsd", True, "TS-2023-003", True),
+    ("1.39.0", "freebsd", True, "TS-2023-003", False),
     # TS-2023-003: FreeBSD, from 1.34.0, only with Tailscale SSH on.
-    ("1.38.1", "freebsd", True, ["TS-2023-003"]),
-    ("1.38.2", "freebsd", True, []),
-    ("1.34.0", "freebsd", True, ["TS-2023-003"]),
-    ("1.33.900", "freebsd", True, []),
-    ("1.38.1", "freebsd", False, []),
-    ("1.38.1", "linux", True, []),
-    ("1.38.1", "FreeBSD", True, ["TS-2023-003"]),
+    ("1.38.1", "freebsd", True, "TS-2023-003", True),
+    ("1.38.2", "freebsd", True, "TS-2023-003", False),
+    ("1.34.0", "freebsd", True, "TS-2023-003", True),
+    ("1.33.900", "freebsd", True, "TS-2023-003", False),
+    ("1.38.1", "freebsd", False, "TS-2023-003", False),
+    ("1.38.1", "linux", True, "TS-2023-003", False),
+    ("1.38.1", "FreeBSD", True, "TS-2023-003", True),
+    ("1.48.0", "linux", False, "TS-2023-006", True),
+    ("1.48.1", "linux", False, "TS-2023-006", False),
+    # TS-2024-001 on Windows: fixed in 1.52.0, and backported to 1.44.3 only on the 1.44 branch.
+    ("1.44.2", "windows", False, "TS-2024-001", True),
+    ("1.44.3", "windows", False, "TS-2024-001", False),
+    ("1.46.0", "windows", False, "TS-2024-001", True),
+    ("1.52.0", "windows", False, "TS-2024-001", False),
+    ("1.50.0", "linux", False, "TS-2024-001", False),
+    ("1.64.2", "android", False, "TS-2024-005", True),
+    ("1.66.0", "android", False, "TS-2024-005", False),
+    ("1.76.6", "linux", True, "TS-2024-013", True),
+    ("1.76.6", "linux", False, "TS-2024-013", False),
+    ("1.78.0", "linux", True, "TS-2024-013", False),
+    ("1.94.0", "macOS", False, "TS-2026-001", True),
+    ("1.94.1", "macOS", False, "TS-2026-001", False),
+    ("1.92.3", "iOS", False, "TS-2026-001", False),
+    # TS-2026-009: fixed in 1.98.9 on the 1.98 branch and in 1.102.0 on the main line; 1.100.x lacks it.
+    ("1.98.8", "linux", True, "TS-2026-009", True),
+    ("1.98.9", "linux", True, "TS-2026-009", False),
+    ("1.100.0", "linux", True, "TS-2026-009", True),
+    ("1.101.4", "linux", True, "TS-2026-009", True),
+    ("1.102.0", "linux", True, "TS-2026-009", False),
+    ("1.96.4", "linux", False, "TS-2026-009", False),
+    ("1.98.9", "linux", True, "TS-2026-004", True),
+    ("1.98.10", "linux", True, "TS-2026-004", False),
+    ("1.102.0", "linux", True, "TS-2026-006", True),
+    ("1.102.1", "linux", True, "TS-2026-006", False),
 ])
-def test_bulletin_ranges(version, os_name, ssh, expected):
+def test_bulletin_ranges(version, os_name, ssh, bulletin, affected):
     device = {"clientVersion": version, "os": os_name, "sshEnabled": ssh}
-    assert finding_ids(device) == expected
+    assert (bulletin in finding_ids(device)) is affected
+
+
+def test_an_old_client_gets_every_bulletin_in_its_range_in_table_order():
+    device = {"clientVersion": "1.32.2", "os": "windows", "sshEnabled": True, "updateAvailable": True}
+    assert finding_ids(device) == ["TS-2022-004", "TS-2022-005", "TS-2023-006", "TS-2024-001", "TS-2024-005",
+                                   "TS-2024-013", "TS-2026-004", "TS-2026-006", "TS-2026-009"]
+    assert finding_ids({"clientVersion": "1.102.1", "os": "windows", "sshEnabled": True}) == []
 
 
 @pytest.mark.parametrize("version", ["garbage", "1.32", "1.32.x", "1..2", "1.32.2.1", "-t1-g2", "v"])
@@ -256,8 +291,9 @@ def test_bulletin_record():
                              "fixed_version": "1.32.3 or later (unstable track: 1.33.257 or later)",
                              "bulletin_url": "https://tailscale.com/security-bulletins#ts-2022-004"},
     }
-    assert [(r["id"], r["severityRank"], r["riskScore"]) for r in records] == \
-        [("TS-2022-004", 4, 10), ("TS-2022-005", 1, 2.5)]
+    assert [(r["id"], r["severityRank"], r["riskScore"], r.get("cve")) for r in records] == [
+        ("TS-2022-004", 4, 10, "CVE-2022-41924"), ("TS-2022-005", 1, 2.5, "CVE-2022-41925"),
+        ("TS-2023-006", 2, 5, None), ("TS-2024-001", 2, 5, None), ("TS-2024-005", 2, 5, None)]
 
 
 def test_check_record_fields():
@@ -292,12 +328,12 @@ def test_every_check_scores_rank_times_two_and_a_half():
 # ---- settings, limits, redaction -------------------------------------------------------------
 
 def test_ignored_ids_are_not_reported():
-    device = {"clientVersion": "1.30.0", "os": "windows", "updateAvailable": True, "authorized": False}
-    assert finding_ids(device) == ["TS-2022-004", "TS-2022-005", "tailscale-not-authorized"]
-    assert finding_ids(device, settings={"IGNORED_FINDINGS": ["tailscale-not-authorized", "TS-2022-005"]}) == \
-        ["TS-2022-004"]
+    device = {"clientVersion": "1.64.0", "os": "macOS", "updateAvailable": True, "authorized": False}
+    assert finding_ids(device) == ["TS-2024-005", "TS-2026-001", "tailscale-not-authorized"]
+    assert finding_ids(device, settings={"IGNORED_FINDINGS": ["tailscale-not-authorized", "TS-2024-005"]}) == \
+        ["TS-2026-001"]
     # With every bulletin ignored, the update the client needs is still reported.
-    assert finding_ids(device, settings={"IGNORED_FINDINGS": ["TS-2022-004", "TS-2022-005"]}) == \
+    assert finding_ids(device, settings={"IGNORED_FINDINGS": ["TS-2026-001", "TS-2024-005"]}) == \
         ["tailscale-update-available", "tailscale-not-authorized"]
 
 
@@ -334,12 +370,15 @@ def test_findings_are_redacted_when_the_server_echoed_a_secret():
     asset = call("device_to_asset", device, {}, NOW_UNIX, None, [SECRET, None])
     text = json.dumps(asset["vulnerabilities"])
     assert SECRET not in text and "EXAMPLEONLYapikey000" not in text
-    assert asset["vulnerabilities"][1]["customAttributes"]["tailnet_lock_error"] == "bad signature for [redacted]"
+    records = {record["id"]: record for record in asset["vulnerabilities"]}
+    assert records["tailscale-tailnet-lock-error"]["customAttributes"]["tailnet_lock_error"] == \
+        "bad signature for [redacted]"
+    assert records["TS-2022-005"]["customAttributes"]["client_version"] == "1.30.0-[redacted]"
 
 
 def test_ids_are_stable_across_runs():
-    device = {"clientVersion": "1.32.0", "os": "windows", "authorized": False}
-    assert finding_ids(device) == finding_ids(device) == ["TS-2022-004", "TS-2022-005", "tailscale-not-authorized"]
+    device = {"clientVersion": "1.94.0", "os": "macOS", "authorized": False, "updateAvailable": True}
+    assert finding_ids(device) == finding_ids(device) == ["TS-2026-001", "tailscale-not-authorized"]
 
 
 # ---- summary ---------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def test_make_run_shows_each_assets_findings(rzscript):
     process = preview(env={"RZSCRIPT": str(rzscript)})
     assert process.returncode == 0, process.stderr
     lines = process.stdout.splitlines()
-    start = lines.index("findings (19):")
+    start = lines.index("findings (34):")
     assert lines[start + 1].split() == ["asset", "finding", "rank", "seen"]
     assert any(line.startswith("tailscale-100000000010  TS-2023-003 ") for line in lines[start:])
     assert any(line.startswith("tailscale-100000000008  tailscale-device-stale ") for line in lines[start:])

@@ -67,7 +67,8 @@ def expected_assets() -> dict:
             "os": "Linux",
             "tags": ["tailscale", "tailscale-ephemeral"],
             # A 2022 Linux client, offline since 2022-04-15, untagged with key expiry disabled.
-            "vulnerability_ids": ["TS-2022-005", "tailscale-key-expiry-disabled", "tailscale-device-stale"],
+            "vulnerability_ids": ["TS-2022-005", "TS-2023-006", "TS-2024-005", "tailscale-key-expiry-disabled",
+                                  "tailscale-device-stale"],
             "software": [{"id": "tailscale-client-50053", "vendor": "Tailscale", "product": "Tailscale",
                           "version": "1.22.2"}],
             "customAttributes": {
@@ -95,8 +96,8 @@ def test_tailscales_own_testdata_imports_carefully(testdata_dir, rzscript, tails
             ],
             "logs_contain": ["tailscale: skipped 1 device(s): duplicate id (first: foo.example.com)"],
             "last_log_line": r"tailscale: imported 2 assets from 3 devices \(skipped 1: 1 duplicate id\); posture: "
-                             r"1 fetched, 0 unavailable, 1 not applicable \(shared in\); findings: 3 on 1 assets "
-                             r"\(commonest: TS-2022-005 1, tailscale-device-stale 1, tailscale-key-expiry-disabled 1\)",
+                             r"1 fetched, 0 unavailable, 1 not applicable \(shared in\); findings: 5 on 1 assets "
+                             r"\(commonest: TS-2022-005 1, TS-2023-006 1, TS-2024-005 1\)",
         },
     }, name="tailscale_testdata")
     result = run_scenario(scenario, "none", script=tailscale_script, rzscript=rzscript)
