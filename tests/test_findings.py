@@ -393,3 +393,31 @@ def test_ids_are_stable_across_runs():
 ])
 def test_findings_summary(tally, expected):
     assert call("findings_summary", tally) == expected
+
+
+# ---- the bench generator's tailnets ------------------------------------------------------------
+
+def test_a_generated_tailnet_raises_every_finding_at_realistic_rates(tmp_path, rzscript, tailscale_script):
+    from collections import Counter
+
+    from bench import generate_tailnet
+    from harness.run import run_scenario
+    from harness.scenario import scenario_from_dict
+
+    n = 2000
+    generate_tailnet.write(tmp_path / "tailnet", n, seed=1)
+    scenario = scenario_from_dict({"description": "a generated tailnet", "tailnet": str(tmp_path / "tailnet"),
+                                   "timeout": 300}, name="generated_findings")
+    result = run_scenario(scenario, "none", script=tailscale_script, rzscript=rzscript)
+    assert result.run.exit_code == 0, result.run.stderr
+    rate = Counter(v["id"] for a in result.run.assets for v in a["vulnerabilities"])
+    checks = [c["id"] for c in call("finding_table")]
+    assert [check for check in checks if rate[check] == 0] == []
+    # A fleet mostly current: some devices behind, a few forgotten, a handful on clients years old.
+    assert 0.10 * n <= rate["tailscale-update-available"] <= 0.50 * n
+    for rare in ("tailscale-not-authorized", "tailscale-tailnet-lock-error", "tailscale-key-expiry-disabled",
+                 "tailscale-routes-awaiting-approval", "tailscale-key-expired"):
+        assert 0 < rate[rare] <= 0.05 * n, rare
+    old = [bulletin for bulletin in rate if bulletin.startswith(("TS-2022", "TS-2023", "TS-2024"))]
+    assert old and all(rate[bulletin] <= 0.02 * n for bulletin in old)
+    assert rate["TS-2026-009"] > 0 and rate["TS-2026-001"] > 0
