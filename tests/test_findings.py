@@ -262,7 +262,7 @@ def test_an_old_client_gets_every_bulletin_in_its_range_in_table_order():
 def test_unreadable_versions_raise_no_bulletin_and_are_counted(version):
     tally = {"by_id": {}, "assets": 0, "unreadable_versions": 0}
     cache = {"latency": {}, "posture": {}, "release": {}, "bulletins": {}}
-    assert call("device_bulletin_records", {"clientVersion": version, "os": "windows"}, cache, tally, None) == []
+    assert call("device_bulletin_records", {"clientVersion": version, "os": "windows"}, cache, tally, None) == [[], []]
     assert call("version_numbers", version) is None
 
 
@@ -362,6 +362,25 @@ def test_at_most_99_findings_an_asset():
     records = findings({"clientVersion": "1.2.3", "authorized": False}, settings={"BULLETINS": many})
     assert len(records) == 99
     assert records[0]["id"] == "TS-2099-000" and records[0]["severityRank"] == 2
+
+
+def test_the_summary_counts_only_the_findings_kept():
+    many = [{"id": "TS-2099-%03d" % n, "cve": None, "platforms": [], "introduced": None, "fixed": ["9.0.0"],
+             "unstable_fixed": None, "condition": None, "severity": None, "title": "t", "url": "https://x.example/",
+             "source": "https://x.example/"} for n in range(120)]
+    probe = ("\n\ndef summary_probe():\n    tally = new_findings_tally()\n"
+             "    device_to_asset({\"id\": \"1\", \"clientVersion\": \"1.2.3\"}, {}, 0, None, None, tally)\n"
+             "    return findings_summary(tally)\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "tailscale.star"
+        script.write_text(rewrite_settings(script_path().read_text(encoding="utf-8"), {"BULLETINS": many}) + probe,
+                          encoding="utf-8")
+        result = Path(tmp) / "result.json"
+        proc = subprocess.run([str(rzscript_path()), "--filename", str(script), "--entry", "summary_probe",
+                               "--result", str(result)], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(result.read_text()) == \
+            "99 on 1 assets (commonest: TS-2099-000 1, TS-2099-001 1, TS-2099-002 1)"
 
 
 def test_findings_are_redacted_when_the_server_echoed_a_secret():
