@@ -179,6 +179,8 @@ PAIR_TARGETS = (
                RunSpec(10000, False), RunSpec(10000, False, reference=True), 2.0),
     PairTarget("mapping cost: per device vs the reference at 50,000 devices (posture off)",
                RunSpec(50000, False), RunSpec(50000, False, reference=True), 2.0),
+    PairTarget("findings: per device with REPORT_FINDINGS on vs off at 10,000 devices (posture off)",
+               RunSpec(10000, False), RunSpec(10000, False, settings=(("REPORT_FINDINGS", False),)), 1.10),
 )
 
 # The API calls counted by endpoint: name -> (method, path pattern). Anything else is "other".

@@ -122,6 +122,10 @@ def _check_asset(asset_id: str, fields: Mapping[str, Any], asset: Mapping[str, A
             for name in wanted:
                 if name in attributes:
                     failures.append(f"{where}.customAttributes.{name}: should be absent, is {_show(attributes[name])}")
+        elif key == "vulnerability_ids":
+            got = [item.get("id") for item in asset.get("vulnerabilities") or [] if isinstance(item, dict)]
+            if got != wanted:
+                failures.append(f"{where}.vulnerabilities: expected ids {_show(wanted)}, got {_show(got)}")
         elif key == "absent":
             for name in wanted:
                 if name in asset:

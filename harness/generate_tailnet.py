@@ -11,8 +11,8 @@ The mix follows fixtures/tailnets/sample: Linux servers, subnet routers, exit no
 (approved and awaiting approval), ephemeral containers, macOS, Windows, iPhone,
 iPad, Android, Apple TV, FreeBSD and shared-in external devices, plus the odd
 unauthorized, never-connected, stale, expiring, expired, tailnet-lock-broken,
-multiply-connected device and one named by a placeholder such as `localhost` (from
-harness.hostnames, the list the script drops). Every value is an
+multiply-connected device, one named by a placeholder such as `localhost` (from
+harness.hostnames, the list the script drops) and one still running a client years old. Every value is an
 example/documentation value (example.com users, tail0example.ts.net names,
 100.64.0.0/10 and fd7a:115c:a1e0::/48 addresses, RFC 5737/3849 endpoints).
 
@@ -112,6 +112,10 @@ REGION_GROUP_WEIGHTS = (30, 25, 28, 10, 4, 3)
 RELEASES = (("1.96.4", 40), ("1.96.2", 12), ("1.94.2", 14), ("1.94.1", 9), ("1.92.5", 9),
             ("1.92.3", 5), ("1.90.9", 6), ("1.88.3", 5))
 LATEST = RELEASES[0][0]
+# Releases years old that a forgotten device still runs (a NAS, an old Raspberry Pi), each in the
+# range of a Tailscale security bulletin, and how often a device runs one.
+OLD_RELEASES = ("1.32.2", "1.36.2", "1.44.2", "1.56.1", "1.64.2", "1.76.6")
+OLD_CLIENT_RATE = 0.005
 
 DISTROS = (  # (name, version, codeName, weight) for servers; containers are alpine
     ("ubuntu", "24.04", "noble", 35), ("ubuntu", "22.04", "jammy", 18),
@@ -171,6 +175,8 @@ class Generator:
         # Fields added after the first release draw from their own stream, so every value the
         # main stream produced before stays the same for a given seed.
         self.extra_rng = random.Random("%d-extra" % seed)
+        # Old clients came later still, and draw from a stream of their own for the same reason.
+        self.old_client_rng = random.Random("%d-old-clients" % seed)
         self.now = now_epoch
         rng = self.rng
         # bijections i -> id space, chosen per seed
@@ -462,6 +468,12 @@ class Generator:
             client_version = self.release_strings[release]
             update = release != LATEST and kind not in ("linux-server", "container") and \
                 rng.random() < 0.8
+        old = self.old_client_rng
+        if not external and old.random() < OLD_CLIENT_RATE:
+            # A client never updated since: Tailscale flags the update; its version keeps a build suffix.
+            release = old.choice(OLD_RELEASES)
+            client_version = "%s-t%09x-g%09x" % (release, old.getrandbits(36), old.getrandbits(36))
+            update = True
 
         distro = None
         if os_name == "linux" and not external and not never:

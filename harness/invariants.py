@@ -242,6 +242,23 @@ def custom_attributes_valid(result: ScenarioResult) -> list[str]:
     return failures
 
 
+MAX_VULNERABILITIES = 99
+
+
+def vulnerabilities_capped(result: ScenarioResult) -> list[str]:
+    """An asset carries at most 99 vulnerabilities (the cap runZero's own scripts keep), and no two share an
+    `id`: the id is what identifies a vulnerability on its asset."""
+    failures = []
+    for index, asset in enumerate(result.run.assets):
+        items = [item for item in asset.get("vulnerabilities") or [] if isinstance(item, dict)]
+        if len(items) > MAX_VULNERABILITIES:
+            failures.append(f"{_label(asset, index)}: {len(items)} vulnerabilities, more than {MAX_VULNERABILITIES}")
+        ids = [json.dumps(item.get("id")) for item in items]
+        for repeated in sorted({i for i in ids if ids.count(i) > 1}):
+            failures.append(f"{_label(asset, index)}: vulnerability id {repeated} appears {ids.count(repeated)} times")
+    return failures
+
+
 def _is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text.strip("[]"))
@@ -373,6 +390,7 @@ INVARIANTS: dict[str, Invariant] = {
     "assets_validate": assets_validate,
     "unique_ids": unique_ids,
     "custom_attributes_valid": custom_attributes_valid,
+    "vulnerabilities_capped": vulnerabilities_capped,
     "no_placeholder_hostnames": no_placeholder_hostnames,
     "no_bad_addresses": no_bad_addresses,
     "no_nat_endpoint_addresses": no_nat_endpoint_addresses,

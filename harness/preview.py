@@ -2,11 +2,11 @@
 
 By default it serves fixtures/scenarios/sample_tailnet.yaml from the mock API, runs
 tailscale.star on it with rzscript, and prints the script's log lines, a table of the assets,
-and where their JSON lines were written. With --live there is no mock: the script calls the
-real Tailscale API with credentials from the environment (TAILSCALE_OAUTH_CLIENT_SECRET, with
-or without TAILSCALE_OAUTH_CLIENT_ID, or TAILSCALE_API_KEY). Secrets, tokens and --kwargs
-values are never printed, not even in an error about a malformed argument. Exits non-zero,
-with the script's error, when the run fails.
+a table of their findings, and where their JSON lines were written. With --live there is no
+mock: the script calls the real Tailscale API with credentials from the environment
+(TAILSCALE_OAUTH_CLIENT_SECRET, with or without TAILSCALE_OAUTH_CLIENT_ID, or TAILSCALE_API_KEY).
+Secrets, tokens and --kwargs values are never printed, not even in an error about a malformed
+argument. Exits non-zero, with the script's error, when the run fails.
 
 The asset table fits in TABLE_WIDTH columns: the widest columns give way first and a cut cell
 ends in "…" (the JSON-lines file has every field).
@@ -39,6 +39,8 @@ OAUTH_SECRET_PREFIX = "tskey-client-"
 # The asset table's columns and the width each keeps when the table must shrink to TABLE_WIDTH:
 # ids whole, an IPv4 address, one MAC.
 COLUMNS = {"id": 10**6, "name": 12, "addresses": 15, "MACs": 17, "OS": 12, "roles and tags": 20, "online": 6}
+# The findings table's columns and what each keeps: asset ids whole, the finding id, the rank.
+FINDING_COLUMNS = {"asset": 10**6, "finding": 30, "rank": 4, "seen": 30}
 
 EXAMPLES = f"""examples:
   make run                                   # this, with the defaults
@@ -86,6 +88,16 @@ def asset_row(asset: dict) -> list[str]:
         ", ".join(shown_tags(asset.get("tags") or [])),
         attributes.get("tailscale_online", ""),
     ]
+
+
+def finding_rows(assets: list[dict]) -> list[list[str]]:
+    """One row per finding (a `vulnerabilities` record): asset id, finding id, rank, what was seen."""
+    rows = []
+    for asset in assets:
+        for finding in asset.get("vulnerabilities") or []:
+            rows.append([str(asset.get("id", "")), str(finding.get("id", "")), str(finding.get("severityRank", "")),
+                         str(finding.get("description", ""))])
+    return rows
 
 
 def fitted_widths(natural: list[int], minimum: list[int], width: int) -> list[int]:
@@ -148,6 +160,10 @@ def report(run: RzscriptRun, output: Path, secrets: list[str]) -> int:
         return run.exit_code or 1
     print()
     print(format_table(list(COLUMNS), [asset_row(a) for a in run.assets], keep=list(COLUMNS.values())))
+    findings = finding_rows(run.assets)
+    if findings:
+        print(f"\nfindings ({len(findings)}):")
+        print(format_table(list(FINDING_COLUMNS), findings, keep=list(FINDING_COLUMNS.values())))
     print(f"\n{len(run.assets)} assets written to {display_path(output)}")
     return 0
 

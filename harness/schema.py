@@ -523,6 +523,9 @@ ASSET = Section("asset fields", [
         "strings (YAML `true` and `3` mean `\"true\"` and `\"3\"`)."),
     Key("customAttributes_absent", TextList(), "Custom attribute keys that must not be there."),
     Key("absent", TextList(), "Top-level fields that must not be there, such as `lastSeenTS`."),
+    Key("vulnerability_ids", TextList(), "The exact ids of the asset's `vulnerabilities` (its findings), in order: "
+        "`[]` means none. The records themselves are checked by the invariants; list the whole `vulnerabilities` "
+        "field to compare them exactly."),
 ], open_keys=True)
 
 EXPECT = Section("expectations", [

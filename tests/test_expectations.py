@@ -93,3 +93,16 @@ def test_last_log_line_on_empty_stdout(make_result):
 def test_a_run_killed_after_its_timeout(make_result):
     assert check({}, make_result(exit_code=None, timed_out=True, timeout=1)) == [
         "rzscript did not finish within 1s and was killed"]
+
+
+def test_vulnerability_ids_are_compared_exactly_and_in_order(make_result, good_asset):
+    asset = {**good_asset, "vulnerabilities": [{"id": "TS-2022-005"}, {"id": "tailscale-key-expired"}]}
+    result = make_result(assets=[asset, {**good_asset, "id": "2"}])
+    met = {"assets": {"100000000001": {"vulnerability_ids": ["TS-2022-005", "tailscale-key-expired"]},
+                      "2": {"vulnerability_ids": []}}}
+    assert check(met, result) == []
+    assert check({"assets": {"100000000001": {"vulnerability_ids": ["tailscale-key-expired", "TS-2022-005"]}}},
+                 result) == ['assets[100000000001].vulnerabilities: expected ids ["tailscale-key-expired", '
+                             '"TS-2022-005"], got ["TS-2022-005", "tailscale-key-expired"]']
+    assert check({"assets": {"100000000001": {"vulnerability_ids": []}}}, result) == [
+        'assets[100000000001].vulnerabilities: expected ids [], got ["TS-2022-005", "tailscale-key-expired"]']

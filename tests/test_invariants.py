@@ -47,6 +47,10 @@ def test_a_good_run_passes_every_invariant(make_result, recorded, good_asset):
     ({"trustOS": "yes"}, "trustOS: expected true/false"),
     ({"customAttributes": {"k": "v" * 1025}}, "exceeds maximum length of 1024"),
     ({"software": [{"vendor": "x"}]}, "software.0.id: field required"),
+    ({"vulnerabilities": [{"id": "v", "cve": "TS-2022-004"}]}, "vulnerabilities.0.cve: string does not match regex"),
+    ({"vulnerabilities": [{"id": "v", "description": "d" * 1025}]}, "vulnerabilities.0.description: ensure this"),
+    ({"vulnerabilities": [{"id": "v", "severityRank": 5}]}, "vulnerabilities.0.severityRank"),
+    ({"vulnerabilities": [{"id": "v", "name": "x", "why": "y"}]}, "vulnerabilities[0]: unknown key 'why'"),
 ])
 def test_assets_validate_rejects_bad_assets(failures_of, change, message, good_asset):
     failures = failures_of("assets_validate", assets=[{**good_asset, **change}])
@@ -63,6 +67,17 @@ def test_assets_validate_rejects_a_missing_id_and_a_broken_output_file(failures_
 def test_unique_ids(failures_of, good_asset):
     assert failures_of("unique_ids", assets=[good_asset, good_asset, {"id": "2"}]) == [
         'id "100000000001" appears 2 times']
+
+
+def test_vulnerabilities_capped(failures_of, good_asset):
+    assert failures_of("vulnerabilities_capped", assets=[
+        {**good_asset, "vulnerabilities": [{"id": str(n)} for n in range(99)]}]) == []
+    assert failures_of("vulnerabilities_capped", assets=[
+        {**good_asset, "vulnerabilities": [{"id": str(n)} for n in range(100)]}]) == [
+        "asset '100000000001': 100 vulnerabilities, more than 99"]
+    assert failures_of("vulnerabilities_capped", assets=[
+        {**good_asset, "vulnerabilities": [{"id": "a"}, {"id": "b"}, {"id": "a"}]}]) == [
+        "asset '100000000001': vulnerability id \"a\" appears 2 times"]
 
 
 @pytest.mark.parametrize(("attributes", "message"), [

@@ -5,8 +5,8 @@ oracle/go.mod) is read from the Go module cache at test time, never copied into 
 It is real-shape data written by Tailscale: a shared-in device with the empty `created`,
 `clientVersion` and `machineKey` and the zero `expires` such devices have, an ephemeral device
 that opted out of posture identity, and the same node listed a second time. A careful import
-gives one asset per node: the shared-in device without a first-seen time, software or posture
-request, the repeated node skipped and counted."""
+gives one asset per node: the shared-in device without a first-seen time, software, posture
+request or findings, the repeated node skipped and counted, and the other device's findings pinned."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ def expected_assets() -> dict:
             "trustOS": True,
             "tags": ["tailscale", "tailscale-external"],
             "software": [],
+            # Shared in: only the client's own checks apply, and it reports no version and no update.
+            "vulnerability_ids": [],
             "absent": ["firstSeenTS", "osVersion"],
             "customAttributes": {
                 "tailscale_node_id": "nTESTJ30", "tailscale_is_external": "true",
@@ -64,6 +66,9 @@ def expected_assets() -> dict:
             "firstSeenTS": "2022-03-05T17:10:27Z",
             "os": "Linux",
             "tags": ["tailscale", "tailscale-ephemeral"],
+            # A 2022 Linux client, offline since 2022-04-15, untagged with key expiry disabled.
+            "vulnerability_ids": ["TS-2022-005", "TS-2023-006", "TS-2024-005", "tailscale-key-expiry-disabled",
+                                  "tailscale-device-stale"],
             "software": [{"id": "tailscale-client-50053", "vendor": "Tailscale", "product": "Tailscale",
                           "version": "1.22.2"}],
             "customAttributes": {
@@ -92,7 +97,8 @@ def test_tailscales_own_testdata_imports_carefully(testdata_dir, rzscript, tails
             ],
             "logs_contain": ["tailscale: skipped 1 device(s): duplicate id (first: foo.example.com)"],
             "last_log_line": r"tailscale: imported 2 assets from 3 devices \(skipped 1: 1 duplicate id\); posture: "
-                             r"1 fetched, 0 unavailable, 1 not applicable \(shared in\); services: 0 imported",
+                             r"1 fetched, 0 unavailable, 1 not applicable \(shared in\); findings: 5 on 1 assets "
+                             r"\(commonest: TS-2022-005 1, TS-2023-006 1, TS-2024-005 1\); services: 0 imported",
         },
     }, name="tailscale_testdata")
     result = run_scenario(scenario, "none", script=tailscale_script, rzscript=rzscript)

@@ -388,7 +388,7 @@ def test_every_field_null_gives_a_minimal_asset():
     device["id"] = "77"
     asset = call("device_to_asset", device, None, NOW_UNIX)
     assert asset == {"id": "tailscale-77", "hostnames": [], "networkInterfaces": [], "tags": ["tailscale"],
-                     "software": [], "customAttributes": {
+                     "software": [], "vulnerabilities": [], "customAttributes": {
                          "tailscale_device_id": "77"}}
 
 

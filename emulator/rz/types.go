@@ -20,7 +20,8 @@ package rz
 //
 // Each assignment is type-checked (str fields take str, list fields lists,
 // timestamps time values, NetworkInterface addresses str or ip_address
-// values that parse as one address). Limits, formats and the string-only
+// values that parse as one address). As in the SDK, cve is stored upper-case
+// and cpe23 and serviceTransport lower-case. Limits, formats and the string-only
 // rule for custom attributes are checked when assets are written out, and
 // also at construction under --strict; see output.go.
 
@@ -64,8 +65,9 @@ type field struct {
 	re           *regexp.Regexp
 	noCtor       bool // settable attribute only (lastSeenTS)
 	required     bool
-	notFuture    bool // firstSeenTS, lastSeenTS
-	family       int  // 4 or 6 for kIPList
+	notFuture    bool                // firstSeenTS, lastSeenTS
+	family       int                 // 4 or 6 for kIPList
+	fold         func(string) string // the SDK's case canonicalization (cve upper, cpe23 lower), or nil
 }
 
 type schema struct {
@@ -101,6 +103,13 @@ func str(camel, snake string, max int) field {
 func strRe(camel string, max int, re string) field {
 	return field{camel: camel, kind: kStr, max: max, re: regexp.MustCompile(re)}
 }
+
+// folded is f with the SDK's case canonicalization: the value is stored (and checked) as fold
+// returns it, as runzero-sdk's models do before validating.
+func folded(f field, fold func(string) string) field {
+	f.fold = fold
+	return f
+}
 func intRange(camel, snake string, lo, hi float64) field {
 	return field{camel: camel, snake: snake, kind: kInt, lo: lo, hi: hi, ranged: true}
 }
@@ -121,9 +130,9 @@ var (
 	softwareSchema = newSchema("Software",
 		field{camel: "id", kind: kStr, max: 256, required: true},
 		field{camel: "serviceAddress", snake: "service_address", kind: kIP},
-		str("serviceTransport", "service_transport", 256),
+		folded(str("serviceTransport", "service_transport", 256), strings.ToLower),
 		intRange("servicePort", "service_port", 0, 65535),
-		strRe("cpe23", 512, `^cpe:/a:.*`),
+		folded(strRe("cpe23", 512, `^cpe:/a:.*`), strings.ToLower),
 		ts("installedAt", "installed_at"),
 		intRange("installedSize", "installed_size", 0, 9223372036854775807),
 		str("installedFrom", "installed_from", 256),
@@ -145,10 +154,10 @@ var (
 		str("description", "", 1024),
 		str("solution", "", 1024),
 		field{camel: "serviceAddress", snake: "service_address", kind: kIP},
-		str("serviceTransport", "service_transport", 256),
+		folded(str("serviceTransport", "service_transport", 256), strings.ToLower),
 		intRange("servicePort", "service_port", 0, 65535),
-		strRe("cpe23", 512, `^cpe:.*`),
-		strRe("cve", 28, `^CVE-[0-9]{4}-[0-9]{4,19}$`),
+		folded(strRe("cpe23", 512, `^cpe:.*`), strings.ToLower),
+		folded(strRe("cve", 28, `^CVE-[0-9]{4}-[0-9]{4,19}$`), strings.ToUpper),
 		floatRange("cvss2BaseScore", "cvss2_base_score", 0, 10),
 		floatRange("cvss2TemporalScore", "cvss2_temporal_score", 0, 10),
 		floatRange("cvss3BaseScore", "cvss3_base_score", 0, 10),
@@ -253,8 +262,12 @@ func checkField(s *schema, f *field, v starlark.Value) (starlark.Value, error) {
 	}
 	switch f.kind {
 	case kStr, kUUID:
-		if _, ok := v.(starlark.String); !ok {
+		text, ok := v.(starlark.String)
+		if !ok {
 			return nil, bad("str")
+		}
+		if f.fold != nil {
+			return starlark.String(f.fold(string(text))), nil
 		}
 	case kID:
 		switch x := v.(type) {
